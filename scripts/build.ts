@@ -1,0 +1,120 @@
+// npm run build [-- --arch x64|arm64] [--entry FILE --out FILE]
+//
+// Bundles src/ into one CommonJS script with esbuild, then injects it into a
+// stripped copy of the pinned Node binary with `node --build-sea`, giving one
+// self-contained executable. Strip before injecting: stripping after
+// corrupts the injected blob. Fails loudly, with what to do, when a piece is missing.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { arch as hostArch } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { build } from 'esbuild';
+import { SEA_EXEC_ARGV } from './sea-flags.ts';
+
+const root = resolve(import.meta.dirname, '..');
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+  version: string;
+  optionalDependencies: Record<string, string>;
+};
+
+const { values } = parseArgs({
+  options: {
+    arch: { type: 'string', default: hostArch() },
+    entry: { type: 'string', default: 'src/main.ts' },
+    out: { type: 'string' },
+  },
+});
+const arch = values.arch;
+if (arch !== 'x64' && arch !== 'arm64') die(`unsupported --arch '${arch}': use x64 or arm64`);
+const out = resolve(root, values.out ?? (arch === hostArch() ? 'dist/pause' : `dist/pause-${arch}`));
+const work = join(root, 'build', arch);
+mkdirSync(work, { recursive: true });
+mkdirSync(dirname(out), { recursive: true });
+
+function die(message: string): never {
+  process.stderr.write(`build: ${message}\n`);
+  process.exit(1);
+}
+
+function run(file: string, args: string[]): void {
+  try {
+    execFileSync(file, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+  } catch (error) {
+    die(`${file} ${args.join(' ')} failed: ${(error as Error).message}`);
+  }
+}
+
+/** The pinned Node binary for `arch`, from the npm registry package node-linux-<arch>. */
+function pinnedNode(): string {
+  const name = `node-linux-${arch}`;
+  const version = pkg.optionalDependencies[name];
+  if (!version) die(`package.json pins no ${name}`);
+  const installed = join(root, 'node_modules', name, 'bin', 'node');
+  if (existsSync(installed)) return installed;
+  // npm installs only the package for the machine's own processor; fetch the
+  // other one from the same registry for a cross build.
+  const unpacked = join(work, 'package', 'bin', 'node');
+  if (!existsSync(unpacked)) {
+    const tarball = execFileSync('npm', ['pack', `${name}@${version}`, '--pack-destination', work, '--silent'], { encoding: 'utf8' }).trim();
+    run('tar', ['-xzf', join(work, tarball), '-C', work]);
+  }
+  if (!existsSync(unpacked)) die(`${name}@${version} has no bin/node`);
+  return unpacked;
+}
+
+/** A stripped copy of the Node binary, made once per source binary. */
+function strippedNode(source: string): string {
+  const target = join(work, `node-${pkg.optionalDependencies[`node-linux-${arch}`]}-stripped`);
+  if (existsSync(target) && statSync(target).mtimeMs >= statSync(source).mtimeMs) return target;
+  const strip = arch === hostArch() ? 'strip' : `${arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu-strip`;
+  try {
+    execFileSync(strip, ['--version'], { stdio: 'ignore' });
+  } catch {
+    die(`'${strip}' not found: install binutils${arch === hostArch() ? '' : `-${arch === 'arm64' ? 'aarch64' : 'x86-64'}-linux-gnu`} (apt-get install ...)`);
+  }
+  const temporary = `${target}.${process.pid}.tmp`;
+  copyFileSync(source, temporary);
+  run(strip, ['--strip-all', temporary]);
+  chmodSync(temporary, 0o755);
+  renameSync(temporary, target);
+  return target;
+}
+
+const node = pinnedNode();
+const base = strippedNode(node);
+// Per output, so that builds of different executables may run side by side.
+const staging = join(work, basename(out));
+mkdirSync(staging, { recursive: true });
+const bundle = join(staging, 'bundle.cjs');
+await build({
+  entryPoints: [resolve(root, values.entry)],
+  outfile: bundle,
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node26',
+  minify: true,
+  legalComments: 'none',
+  define: { __PAUSE_VERSION__: JSON.stringify(pkg.version) },
+  logLevel: 'warning',
+});
+const seaConfig = join(staging, 'sea-config.json');
+writeFileSync(seaConfig, JSON.stringify({
+  main: bundle,
+  output: out,
+  executable: base,
+  disableExperimentalSEAWarning: true,
+  // V8's code cache is made by the building Node; it is only valid for the same processor.
+  useCodeCache: arch === hostArch(),
+  execArgv: SEA_EXEC_ARGV,
+  // NODE_OPTIONS in a container's environment is meant for its application.
+  execArgvExtension: 'none',
+}, null, 2));
+run(process.execPath, ['--build-sea', seaConfig]);
+chmodSync(out, 0o755);
+process.stdout.write(`built ${out} (${(statSync(out).size / 2 ** 20).toFixed(1)} MiB, ${arch}, node ${version(node)})\n`);
+
+function version(binary: string): string {
+  return arch === hostArch() ? execFileSync(binary, ['--version'], { encoding: 'utf8' }).trim() : pkg.optionalDependencies[`node-linux-${arch}`] ?? '?';
+}

@@ -1,0 +1,16 @@
+// The Node flags the executable runs with, baked into the SEA (`execArgv`).
+// Shared by the build and by `npm run dev`, which runs the sources the same way.
+export const SEA_EXEC_ARGV: readonly string[] = [
+  // Never start the inspector on SIGUSR1 (a plain SEA opens a debugger on
+  // 127.0.0.1:9229 when sent SIGUSR1). Leaves SIGUSR1 blocked; init mode
+  // unblocks it in the main thread to forward it.
+  '--disable-sigusr1',
+  // Lets src/signal-events.ts reach the signal handle for real-time signals.
+  '--expose-internals',
+  // node:ffi and internal modules print warnings; nothing of ours may reach
+  // the container's logs uninvited.
+  '--no-warnings',
+  // One V8 platform worker instead of one per core: each thread takes a PID
+  // in the pod's PID namespace, and pause runs no JavaScript worth a second.
+  '--v8-pool-size=1',
+];
