@@ -1,0 +1,41 @@
+// Process tree from /proc: who descends from whom.
+import { readdirSync, readFileSync } from 'node:fs';
+
+/**
+ * The parent pid from the text of /proc/PID/stat. The second field is the
+ * command name in parentheses and may itself contain spaces and ')', so the
+ * fields are counted from the last ')'.
+ */
+export function parentFromStat(stat: string): number | null {
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ppid = Number(fields[1]);
+  return Number.isInteger(ppid) ? ppid : null;
+}
+
+/** Every live process below `root` in the tree (not `root` itself). */
+export function descendantsOf(root: number, procRoot = '/proc'): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync(procRoot)) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`${procRoot}/${entry}/stat`, 'latin1');
+    } catch {
+      continue; // exited while we looked
+    }
+    const ppid = parentFromStat(stat);
+    if (ppid === null) continue;
+    const siblings = children.get(ppid);
+    if (siblings) siblings.push(Number(entry));
+    else children.set(ppid, [Number(entry)]);
+  }
+  const found: number[] = [];
+  const queue = [root];
+  for (let pid = queue.shift(); pid !== undefined; pid = queue.shift()) {
+    for (const child of children.get(pid) ?? []) {
+      found.push(child);
+      queue.push(child);
+    }
+  }
+  return found;
+}
