@@ -1,0 +1,272 @@
+// Command line and environment → a typed configuration. Pure: no I/O.
+//
+// `pause [OPTIONS] [--] COMMAND [ARG...]`: options end at `--` or at the first
+// argument that is not an option (as getopt with a leading '+'), so that
+// everything after belongs to COMMAND. No COMMAND: the pause mode.
+import type { LogFormat } from './log.ts';
+import { initDisposition, parseSignal, signalName, type Parsed } from './signals.ts';
+
+export interface InitOptions {
+  readonly command: readonly string[];
+  readonly processGroup: boolean;
+  readonly subreaper: boolean;
+  readonly parentDeathSignal: number | null;
+  readonly remapExit: ReadonlySet<number>;
+  /** FROM → TO; TO 0 drops the signal. */
+  readonly rewrite: ReadonlyMap<number, number>;
+  readonly gracePeriodMs: number;
+  readonly warnOnReap: boolean;
+  readonly logFormat: LogFormat;
+  readonly verbose: boolean;
+}
+
+export type Config =
+  | { readonly mode: 'pause' }
+  | { readonly mode: 'version' }
+  | { readonly mode: 'help' }
+  | { readonly mode: 'init'; readonly options: InitOptions };
+
+export const DEFAULT_GRACE_SECONDS = 10;
+/** setTimeout's limit (2^31 - 1 ms), in whole seconds. */
+const MAX_GRACE_SECONDS = 2_147_483;
+
+export const USAGE = `Usage: pause [OPTIONS] [--] COMMAND [ARG...]
+       pause            (no COMMAND: hold the pod's namespaces and reap orphans)
+
+Options (each also read from the environment variable shown; the command line wins):
+  -g, --process-group           forward signals to the child's process group   PAUSE_PROCESS_GROUP=1
+  -s, --subreaper               register as child subreaper; failing is fatal   PAUSE_SUBREAPER=1
+  -p, --parent-death-signal SIG signal pause gets when its parent dies          PAUSE_PARENT_DEATH_SIGNAL=SIG
+  -e, --remap-exit CODE         treat child exit CODE as 0 (repeatable)         PAUSE_REMAP_EXIT=CODE,CODE
+  -r, --rewrite FROM:TO         deliver TO instead of FROM; TO 0 drops it       PAUSE_REWRITE=FROM:TO,FROM:TO
+  -t, --grace-period SECONDS    after the child exits, wait this long for the   PAUSE_GRACE_PERIOD=SECONDS
+                                rest before SIGKILL (default ${DEFAULT_GRACE_SECONDS}; 0: no wait)
+  -w, --warn-on-reap            log each reaped process that was not the child  PAUSE_WARN_ON_REAP=1
+      --log-format text|json    format of pause's own log lines on stderr      PAUSE_LOG_FORMAT=json
+      --verbose                 log spawn, each forwarded signal and the exit   PAUSE_VERBOSE=1
+  -v, --version                 print the version and exit
+  -h, --help                    print this help and exit
+`;
+
+interface Draft {
+  processGroup: boolean;
+  subreaper: boolean;
+  parentDeathSignal: number | null;
+  remapExit: Set<number> | null;
+  rewrite: Map<number, number> | null;
+  gracePeriodMs: number | null;
+  warnOnReap: boolean;
+  logFormat: LogFormat | null;
+  verbose: boolean;
+}
+
+type Flag = 'processGroup' | 'subreaper' | 'warnOnReap' | 'verbose';
+type Valued = 'parentDeathSignal' | 'remapExit' | 'rewrite' | 'gracePeriod' | 'logFormat';
+
+const SHORT_FLAGS: Readonly<Record<string, Flag>> = { g: 'processGroup', s: 'subreaper', w: 'warnOnReap' };
+const SHORT_VALUED: Readonly<Record<string, Valued>> = { p: 'parentDeathSignal', e: 'remapExit', r: 'rewrite', t: 'gracePeriod' };
+const LONG_FLAGS: Readonly<Record<string, Flag>> = {
+  'process-group': 'processGroup', subreaper: 'subreaper', 'warn-on-reap': 'warnOnReap', verbose: 'verbose',
+};
+const LONG_VALUED: Readonly<Record<string, Valued>> = {
+  'parent-death-signal': 'parentDeathSignal', 'remap-exit': 'remapExit', rewrite: 'rewrite',
+  'grace-period': 'gracePeriod', 'log-format': 'logFormat',
+};
+
+export const ENVIRONMENT = {
+  processGroup: 'PAUSE_PROCESS_GROUP',
+  subreaper: 'PAUSE_SUBREAPER',
+  parentDeathSignal: 'PAUSE_PARENT_DEATH_SIGNAL',
+  remapExit: 'PAUSE_REMAP_EXIT',
+  rewrite: 'PAUSE_REWRITE',
+  gracePeriod: 'PAUSE_GRACE_PERIOD',
+  warnOnReap: 'PAUSE_WARN_ON_REAP',
+  logFormat: 'PAUSE_LOG_FORMAT',
+  verbose: 'PAUSE_VERBOSE',
+} as const;
+
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+export function parseExitCode(text: string): Parsed<number> {
+  if (/^\d{1,3}$/.test(text.trim()) && Number(text) <= 255) return { ok: true, value: Number(text) };
+  return { ok: false, error: `'${text}' is not an exit code: use a whole number from 0 to 255` };
+}
+
+export function parseGracePeriod(text: string): Parsed<number> {
+  const trimmed = text.trim();
+  if (/^\d+(\.\d+)?$/.test(trimmed) && Number(trimmed) <= MAX_GRACE_SECONDS) {
+    return { ok: true, value: Math.round(Number(trimmed) * 1000) };
+  }
+  return { ok: false, error: `'${text}' is not a grace period: use seconds from 0 to ${MAX_GRACE_SECONDS}, e.g. 10 or 0.5` };
+}
+
+export function parseRewrite(text: string): Parsed<[number, number]> {
+  const parts = text.split(':');
+  if (parts.length !== 2) return { ok: false, error: `'${text}' is not a rewrite: use FROM:TO, e.g. TERM:INT or 15:0` };
+  const from = parseSignal(parts[0] ?? '');
+  if (!from.ok) return from;
+  if (initDisposition(from.value) !== 'forward') {
+    return { ok: false, error: `'${text}': ${signalName(from.value)} is never forwarded, so it cannot be rewritten` };
+  }
+  const to = parseSignal(parts[1] ?? '', true);
+  if (!to.ok) return to;
+  return { ok: true, value: [from.value, to.value] };
+}
+
+function parseLogFormat(text: string): Parsed<LogFormat> {
+  return text === 'text' || text === 'json'
+    ? { ok: true, value: text }
+    : { ok: false, error: `'${text}' is not a log format: use text or json` };
+}
+
+function parseBoolean(text: string): Parsed<boolean> {
+  const lower = text.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(lower)) return { ok: true, value: true };
+  if (['', '0', 'false', 'no', 'off'].includes(lower)) return { ok: true, value: false };
+  return { ok: false, error: `'${text}' is not a boolean: use 1 or 0` };
+}
+
+/** Applies one valued option to the draft; returns an error message or null. */
+function applyValue(draft: Draft, option: Valued, value: string): string | null {
+  switch (option) {
+    case 'parentDeathSignal': {
+      const parsed = parseSignal(value);
+      if (!parsed.ok) return parsed.error;
+      draft.parentDeathSignal = parsed.value;
+      return null;
+    }
+    case 'remapExit': {
+      const parsed = parseExitCode(value);
+      if (!parsed.ok) return parsed.error;
+      (draft.remapExit ??= new Set()).add(parsed.value);
+      return null;
+    }
+    case 'rewrite': {
+      const parsed = parseRewrite(value);
+      if (!parsed.ok) return parsed.error;
+      (draft.rewrite ??= new Map()).set(...parsed.value);
+      return null;
+    }
+    case 'gracePeriod': {
+      const parsed = parseGracePeriod(value);
+      if (!parsed.ok) return parsed.error;
+      draft.gracePeriodMs = parsed.value;
+      return null;
+    }
+    case 'logFormat': {
+      const parsed = parseLogFormat(value);
+      if (!parsed.ok) return parsed.error;
+      draft.logFormat = parsed.value;
+      return null;
+    }
+  }
+}
+
+/** Fills in from the environment whatever the command line left unset. */
+function applyEnvironment(draft: Draft, env: Environment): string | null {
+  for (const flag of ['processGroup', 'subreaper', 'warnOnReap', 'verbose'] as const) {
+    const text = env[ENVIRONMENT[flag]];
+    if (text === undefined || draft[flag]) continue;
+    const parsed = parseBoolean(text);
+    if (!parsed.ok) return `${ENVIRONMENT[flag]}: ${parsed.error}`;
+    draft[flag] = parsed.value;
+  }
+  const lists = { remapExit: draft.remapExit === null, rewrite: draft.rewrite === null } as const;
+  const singles = {
+    parentDeathSignal: draft.parentDeathSignal === null,
+    gracePeriod: draft.gracePeriodMs === null,
+    logFormat: draft.logFormat === null,
+  } as const;
+  for (const [option, unset] of Object.entries({ ...lists, ...singles }) as [Valued, boolean][]) {
+    const text = env[ENVIRONMENT[option]];
+    if (!unset || text === undefined || text.trim() === '') continue;
+    const values = option in lists ? text.split(/[\s,]+/).filter(Boolean) : [text];
+    for (const value of values) {
+      const error = applyValue(draft, option, value);
+      if (error) return `${ENVIRONMENT[option]}: ${error}`;
+    }
+  }
+  return null;
+}
+
+/**
+ * Parses `argv` (without the executable) and the environment.
+ * Errors are one line that says what is wrong and how to put it right.
+ */
+export function parseArgs(argv: readonly string[], env: Environment): Parsed<Config> {
+  const draft: Draft = {
+    processGroup: false, subreaper: false, parentDeathSignal: null, remapExit: null, rewrite: null,
+    gracePeriodMs: null, warnOnReap: false, logFormat: null, verbose: false,
+  };
+  const error = (message: string): Parsed<Config> => ({ ok: false, error: message });
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    if (arg === '--') { i++; break; }
+    if (!arg.startsWith('-') || arg === '-') break;
+    // pause.c prints its version for any argument equal to -v, ignoring case.
+    if (arg.toLowerCase() === '-v' || arg === '--version') return { ok: true, value: { mode: 'version' } };
+    if (arg === '-h' || arg === '--help') return { ok: true, value: { mode: 'help' } };
+    if (arg.startsWith('--')) {
+      const [name = '', inline] = splitOnce(arg.slice(2), '=');
+      const flag = LONG_FLAGS[name];
+      const valued = LONG_VALUED[name];
+      if (flag) {
+        if (inline !== undefined) return error(`option --${name} takes no value`);
+        draft[flag] = true;
+      } else if (valued) {
+        const value = inline ?? argv[++i];
+        if (value === undefined) return error(`option --${name} needs a value`);
+        const problem = applyValue(draft, valued, value);
+        if (problem) return error(`--${name}: ${problem}`);
+      } else {
+        return error(`unknown option '--${name}'`);
+      }
+      continue;
+    }
+    // A cluster of short options, getopt style: -gw, -t5, -t 5.
+    for (let j = 1; j < arg.length; j++) {
+      const letter = arg[j] ?? '';
+      const flag = SHORT_FLAGS[letter];
+      const valued = SHORT_VALUED[letter];
+      if (flag) { draft[flag] = true; continue; }
+      if (!valued) return error(`unknown option '-${letter}'`);
+      const value = j + 1 < arg.length ? arg.slice(j + 1) : argv[++i];
+      if (value === undefined) return error(`option -${letter} needs a value`);
+      const problem = applyValue(draft, valued, value);
+      if (problem) return error(`-${letter}: ${problem}`);
+      break;
+    }
+  }
+  const command = argv.slice(i);
+  if (command.length === 0) {
+    const given = argv.length > 0;
+    if (!given) return { ok: true, value: { mode: 'pause' } };
+    return error(`no COMMAND given: options only apply when running a command (pause [OPTIONS] -- COMMAND), and pause mode takes no options`);
+  }
+  const envError = applyEnvironment(draft, env);
+  if (envError) return error(envError);
+  return {
+    ok: true,
+    value: {
+      mode: 'init',
+      options: {
+        command,
+        processGroup: draft.processGroup,
+        subreaper: draft.subreaper,
+        parentDeathSignal: draft.parentDeathSignal,
+        remapExit: draft.remapExit ?? new Set(),
+        rewrite: draft.rewrite ?? new Map(),
+        gracePeriodMs: draft.gracePeriodMs ?? DEFAULT_GRACE_SECONDS * 1000,
+        warnOnReap: draft.warnOnReap,
+        logFormat: draft.logFormat ?? 'text',
+        verbose: draft.verbose,
+      },
+    },
+  };
+}
+
+function splitOnce(text: string, separator: string): [string, string | undefined] {
+  const at = text.indexOf(separator);
+  return at === -1 ? [text, undefined] : [text.slice(0, at), text.slice(at + 1)];
+}

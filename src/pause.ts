@@ -1,0 +1,39 @@
+// Pause mode: hold the pod's namespaces, reap every orphan, stop on SIGINT or
+// SIGTERM. Behaves as Kubernetes' build/pause/linux/pause.c, with one change
+// in how it reaps (below).
+import { ignoreSignal, reapOne } from './libc.ts';
+import { writeStderr } from './log.ts';
+import { ALL_SIGNALS, pauseDisposition, STOP_DESCRIPTIONS } from './signals.ts';
+import { onSignal } from './signal-events.ts';
+import { keepAlive } from './keep-alive.ts';
+
+export function runPause(): void {
+  if (process.pid !== 1) writeStderr('Warning: pause should be the first process\n');
+
+  for (const signo of ALL_SIGNALS) {
+    const disposition = pauseDisposition(signo);
+    if (disposition === 'stop') {
+      onSignal(signo, () => {
+        writeStderr(`Shutting down, got signal: ${STOP_DESCRIPTIONS[signo]}\n`);
+        process.exit(0);
+      });
+    } else if (disposition === 'ignore') {
+      // SIG_IGN, not a do-nothing handler: an ignored signal is discarded by
+      // the kernel and never wakes the process. As PID 1 a signal without a
+      // handler is dropped anyway; elsewhere this keeps SIGHUP, SIGUSR1, a
+      // real-time signal, Ctrl-Z and the like from ending or stopping pause.
+      //
+      // For SIGCHLD it does more: with SIGCHLD ignored, the kernel releases
+      // each exiting child itself and no zombie is ever made (POSIX.1-2001,
+      // wait(2)). pause.c instead wakes up on every SIGCHLD to call waitpid;
+      // in a storm of orphans that costs a context switch per orphan, this
+      // costs nothing. It fits pause mode only: it loses exit statuses.
+      ignoreSignal(signo);
+    }
+  }
+  // SIG_IGN is not retroactive: a zombie that was already there when it was
+  // set (a child re-parented to us during start-up) must still be collected.
+  while (reapOne().kind === 'reaped');
+
+  keepAlive();
+}
