@@ -1,0 +1,45 @@
+// Runs a command as PID 1 of a new PID namespace, as a container runtime would.
+import { spawnSync } from 'node:child_process';
+import { getuid } from 'node:process';
+import { start, waitFor, childrenOf, type Started, onCleanup, killTree } from './process.ts';
+import type { SpawnOptions } from 'node:child_process';
+
+/** `unshare` arguments for a fresh PID namespace with its own /proc; as non-root, in a user namespace. */
+export function unshareArgs(): string[] {
+  const rootless = getuid?.() !== 0 ? ['--user', '--map-root-user'] : [];
+  return [...rootless, '--pid', '--fork', '--mount', '--mount-proc'];
+}
+
+export interface Pid1 extends Started {
+  /** The host's pid of the process that is PID 1 inside. */
+  readonly pid: number;
+}
+
+/** Starts `command args` as PID 1 and waits until it has exec'd. */
+export async function startAsPid1(command: string, args: readonly string[], options: SpawnOptions = {}): Promise<Pid1> {
+  const started = start('unshare', [...unshareArgs(), command, ...args], options);
+  const unsharePid = started.child.pid;
+  if (unsharePid === undefined) throw new Error('unshare did not start');
+  onCleanup(() => killTree(unsharePid));
+  const pid = await waitFor(`PID 1 under unshare ${unsharePid}`, () => {
+    const [inner] = childrenOf(unsharePid);
+    if (inner === undefined) return undefined;
+    // Wait for the exec: until then the child is still a copy of unshare.
+    const exe = spawnSync('readlink', [`/proc/${inner}/exe`], { encoding: 'utf8' }).stdout.trim();
+    return exe.endsWith(command.split('/').pop() ?? command) ? inner : undefined;
+  });
+  return Object.assign(started, { pid });
+}
+
+/**
+ * Runs a shell command inside the PID namespace of `pid` (nsenter): its
+ * orphans are re-parented to that namespace's PID 1.
+ */
+export function inNamespaceArgs(pid: number, script: string): [string, string[]] {
+  return ['nsenter', ['--target', String(pid), '--pid', '--mount', '--', 'sh', '-c', script]];
+}
+
+/** A perl one-liner that makes `count` orphans: each child forks a grandchild and exits at once. */
+export function orphanStormScript(count: number): string {
+  return `perl -e 'for (1..${count}) { my $p = fork; die "fork: $!" unless defined $p; if ($p == 0) { fork; exit 0 } waitpid($p, 0) }'`;
+}
