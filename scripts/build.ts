@@ -102,7 +102,8 @@ await build({
 const seaConfig = join(staging, 'sea-config.json');
 writeFileSync(seaConfig, JSON.stringify({
   main: bundle,
-  output: out,
+  // Written aside and renamed over the old one: a running dist/pause keeps its inode.
+  output: `${out}.${process.pid}.tmp`,
   executable: base,
   disableExperimentalSEAWarning: true,
   // V8's code cache is made by the building Node; it is only valid for the same processor.
@@ -112,7 +113,8 @@ writeFileSync(seaConfig, JSON.stringify({
   execArgvExtension: 'none',
 }, null, 2));
 run(process.execPath, ['--build-sea', seaConfig]);
-chmodSync(out, 0o755);
+chmodSync(`${out}.${process.pid}.tmp`, 0o755);
+renameSync(`${out}.${process.pid}.tmp`, out);
 process.stdout.write(`built ${out} (${(statSync(out).size / 2 ** 20).toFixed(1)} MiB, ${arch}, node ${version(node)})\n`);
 
 function version(binary: string): string {
