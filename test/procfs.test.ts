@@ -1,0 +1,67 @@
+// procfs: parent pids from /proc/PID/stat of real processes whose command
+// names are built to break naive parsing, and whole trees started here.
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { descendantsOf, parentFromStat } from '../src/procfs.ts';
+import { descendants, readProc, start, waitFor } from './helpers/process.ts';
+
+// comm is the executable's file name (first 15 bytes); these names put ') ',
+// '(' , spaces, digits and a newline where the stat fields are.
+const NASTY = ['a) b (c', ') 1 2 3 S 9 (', 'x)\n(y) Z 1', 'sh) R 1 1 1 1'];
+const bin = mkdtempSync(join(tmpdir(), 'procfs-'));
+afterAll(() => rmSync(bin, { recursive: true, force: true }));
+
+/** A copy of `source` under `name`, so that the process's comm is `name`. */
+function copyAs(source: string, name: string): string {
+  const path = join(bin, name);
+  copyFileSync(source, path);
+  return path;
+}
+
+function stat(pid: number): string {
+  const text = readProc(`/proc/${pid}/stat`);
+  if (text === undefined) throw new Error(`no /proc/${pid}/stat`);
+  return text;
+}
+
+describe('parentFromStat', () => {
+  it.each(NASTY)('a real process named %j', async (name) => {
+    const sleeper = start(copyAs('/bin/sleep', name), ['100']);
+    const pid = sleeper.child.pid ?? 0;
+    // Until exec, comm is still the forking Node's: wait for the new name.
+    const text = await waitFor(`comm of ${pid} to be ${JSON.stringify(name)}`, () => {
+      const current = stat(pid);
+      return current.includes(`(${name})`) ? current : undefined;
+    });
+    expect(parentFromStat(text)).toBe(process.pid);
+  });
+
+  it('a plain stat line', () => expect(parentFromStat('4242 (sleep) S 17 4242 17 0 -1 4194304 100')).toBe(17));
+  it('garbage is null, not a number', () => expect(parentFromStat('4242 (sleep)')).toBeNull());
+});
+
+describe('descendantsOf', () => {
+  it('finds every process of a real tree whose members have nasty names', async () => {
+    const sh = copyAs('/bin/sh', NASTY[0] ?? '');
+    const sleep = copyAs('/bin/sleep', NASTY[2] ?? '');
+    // root: a shell with two sleepers and a sub-shell that has a sleeper of its own.
+    const script = `'${sleep}' 100 & '${sleep}' 100 & '${sh}' -c "'${sleep}' 100 & wait" & wait`;
+    const root = start(sh, ['-c', script]);
+    const rootPid = root.child.pid ?? 0;
+    const tree = await waitFor('a tree of 4 processes below the root', () => {
+      const found = descendants(rootPid); // the kernel's own children lists
+      return found.length === 4 ? found : undefined;
+    });
+    expect(descendantsOf(rootPid).sort()).toEqual([...tree].sort());
+  });
+
+  it('does not include the root itself nor processes outside the tree', () => {
+    const root = start('sleep', ['100']);
+    const rootPid = root.child.pid ?? 0;
+    expect(descendantsOf(rootPid)).toEqual([]);
+    expect(descendantsOf(process.pid)).toContain(rootPid);
+    expect(descendantsOf(process.pid)).not.toContain(process.pid);
+  });
+});
