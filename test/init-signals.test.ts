@@ -1,0 +1,142 @@
+// Init mode: signals sent to pause reach the child (src/init.ts forward).
+import { readdirSync, readlinkSync } from 'node:fs';
+import { describe, expect, test } from 'vitest';
+import { readyPid, REPORTER } from './helpers/children.ts';
+import { PAUSE } from './helpers/paths.ts';
+import { childrenOf, isAlive, readProc, start, statusField, waitFor, type Started } from './helpers/process.ts';
+
+// Written out from the issue rather than taken from src/signals.ts: 1..31 but
+// KILL STOP CHLD SEGV BUS FPE ILL TTIN TTOU, and the real-time 34..64.
+const NOT_FORWARDED = new Set([9, 19, 17, 11, 7, 8, 4, 21, 22]);
+const FORWARDED = [
+  ...Array.from({ length: 31 }, (_, i) => i + 1).filter((n) => !NOT_FORWARDED.has(n)),
+  ...Array.from({ length: 31 }, (_, i) => i + 34),
+];
+
+interface Reporting {
+  readonly pause: Started;
+  readonly pid: number;
+}
+
+/** pause running the perl reporter; resolves once every handler of the child is in place. */
+async function startReporter(options: readonly string[] = [], reporterArgs: readonly string[] = []): Promise<Reporting> {
+  const pause = start(PAUSE, [...options, '--', 'perl', '-e', REPORTER, ...reporterArgs]);
+  const pid = await waitFor('the child to be ready', () => readyPid(pause.stdout()));
+  return { pause, pid };
+}
+
+/** The signal numbers `role pid` reported, in order. */
+function received(output: string, pid: number, role = 'child'): number[] {
+  return [...output.matchAll(new RegExp(`^${role} ${pid} got (\\d+)$`, 'gm'))].map((m) => Number(m[1]));
+}
+
+async function waitForReport(pause: Started, pid: number, signo: number, role = 'child'): Promise<void> {
+  await waitFor(`${role} ${pid} to report signal ${signo}`, () => received(pause.stdout(), pid, role).includes(signo));
+}
+
+test('the forwarded set has the 53 signals the issue names', () => {
+  expect(FORWARDED).toHaveLength(53);
+});
+
+describe('every forwardable signal reaches the child', () => {
+  test.each(FORWARDED)('signal %i', async (signo) => {
+    const { pause, pid } = await startReporter();
+    process.kill(pause.child.pid ?? 0, signo);
+    await waitForReport(pause, pid, signo);
+    expect(received(pause.stdout(), pid)).toEqual([signo]);
+  });
+});
+
+test('SIGUSR1 is forwarded and opens no inspector port', async () => {
+  const { pause, pid } = await startReporter();
+  const pausePid = pause.child.pid ?? 0;
+  process.kill(pausePid, 'SIGUSR1');
+  await waitForReport(pause, pid, 10);
+  // A second round trip gives an inspector started by the first one time to listen.
+  process.kill(pausePid, 'SIGUSR1');
+  await waitFor('the second SIGUSR1', () => received(pause.stdout(), pid).length === 2);
+  // Its stdout and stderr are sockets (Node's stdio pipes): look for listening TCP ones.
+  const fds = readdirSync(`/proc/${pausePid}/fd`).map((fd) => readlinkSync(`/proc/${pausePid}/fd/${fd}`));
+  expect(fds.filter((link) => listeningTcpInodes().has(link))).toEqual([]);
+  expect(pause.stderr()).toBe('');
+});
+
+describe('process group', () => {
+  // The test signals the grandchild itself with SIGWINCH (28) after pause has
+  // forwarded SIGUSR2 (12): had the group kill reached it, 12 would already
+  // be pending or handled, and both the kernel and perl take the lower number
+  // first, so its report would come before that of 28.
+  test('with -g a grandchild in the child\'s process group receives the signal', async () => {
+    const { pause, pid } = await startReporter(['-g'], ['fork']);
+    const grandchild = await waitFor('the grandchild', () => readyPid(pause.stdout(), 'grandchild'));
+    process.kill(pause.child.pid ?? 0, 'SIGUSR2');
+    await waitForReport(pause, pid, 12);
+    await waitForReport(pause, grandchild, 12, 'grandchild');
+  });
+
+  test('without -g only the child receives it', async () => {
+    const { pause, pid } = await startReporter([], ['fork']);
+    const grandchild = await waitFor('the grandchild', () => readyPid(pause.stdout(), 'grandchild'));
+    process.kill(pause.child.pid ?? 0, 'SIGUSR2');
+    await waitForReport(pause, pid, 12);
+    process.kill(grandchild, 'SIGWINCH');
+    await waitForReport(pause, grandchild, 28, 'grandchild');
+    expect(received(pause.stdout(), grandchild, 'grandchild')).toEqual([28]);
+  });
+});
+
+describe('--rewrite', () => {
+  test('15:2 delivers SIGINT instead of SIGTERM', async () => {
+    const { pause, pid } = await startReporter(['--rewrite', '15:2']);
+    process.kill(pause.child.pid ?? 0, 'SIGTERM');
+    await waitForReport(pause, pid, 2);
+    // A later signal marks the end: nothing else came before it.
+    process.kill(pause.child.pid ?? 0, 'SIGUSR2');
+    await waitForReport(pause, pid, 12);
+    expect(received(pause.stdout(), pid)).toEqual([2, 12]);
+  });
+
+  test('15:0 drops SIGTERM: the child keeps running and other signals still get through', async () => {
+    const { pause, pid } = await startReporter(['--rewrite', '15:0']);
+    process.kill(pause.child.pid ?? 0, 'SIGTERM');
+    process.kill(pause.child.pid ?? 0, 'SIGUSR2');
+    await waitForReport(pause, pid, 12);
+    expect(received(pause.stdout(), pid)).toEqual([12]);
+    expect(isAlive(pid)).toBe(true);
+  });
+});
+
+/** `socket:[INODE]` of every listening TCP socket of this network namespace. */
+function listeningTcpInodes(): Set<string> {
+  const LISTEN = '0A';
+  const lines = ['/proc/net/tcp', '/proc/net/tcp6'].flatMap((file) => (readProc(file) ?? '').split('\n').slice(1));
+  const fields = lines.map((line) => line.trim().split(/\s+/));
+  return new Set(fields.filter((f) => f[3] === LISTEN).map((f) => `socket:[${f[9]}]`));
+}
+
+/** True once pause has a handler for signal 64, the last one its init mode installs. */
+function handlersInstalled(pid: number): boolean {
+  const caught = statusField(pid, 'SigCgt');
+  return caught !== undefined && (BigInt(`0x${caught}`) & (1n << 63n)) !== 0n;
+}
+
+// Until Node has run pause's code a SIGTERM ends pause itself (Node's own
+// start-up handler re-raises it), as it ends tini before its main(): no init
+// can forward what arrives before it runs. From the moment pause catches
+// signals, even before the child exists, what it gets is forwarded once the
+// child is there.
+test('signals sent as soon as pause catches them, before the child may exist, reach the child', async () => {
+  let childNotYetThere = 0;
+  for (let round = 0; round < 10; round++) {
+    const pause = start(PAUSE, ['--', 'sleep', '100']);
+    const pausePid = pause.child.pid ?? 0;
+    // Busy polling: the window between the handlers and the spawn is short.
+    for (const deadline = Date.now() + 10_000; !handlersInstalled(pausePid);) {
+      if (Date.now() > deadline) throw new Error('pause never installed its handlers');
+    }
+    if (childrenOf(pausePid).length === 0) childNotYetThere++;
+    for (let i = 0; i < 5; i++) process.kill(pausePid, 'SIGTERM');
+    expect(await pause.exited).toEqual({ code: 128 + 15, signal: null });
+  }
+  console.log(`signals sent before the child existed in ${childNotYetThere} of 10 rounds`);
+});
