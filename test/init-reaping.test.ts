@@ -1,0 +1,132 @@
+// Init mode: pause reaps every orphan, winds down what the child left behind
+// (src/init.ts reap/childExited/signalTheRest), and says so in its log.
+import { describe, expect, test } from 'vitest';
+import { PAUSE } from './helpers/paths.ts';
+import { orphanStormScript, startAsPid1 } from './helpers/pid1.ts';
+import { isAlive, start, statusField, waitFor, type Started } from './helpers/process.ts';
+
+/**
+ * perl that waits up to 10 s for no zombie to be left in its PID namespace:
+ * exit 0 when there is none, 1 when some remain.
+ */
+const NO_ZOMBIES_LEFT = String.raw`perl -e '
+for (1 .. 1000) {
+  my $zombies = 0;
+  for my $dir (glob "/proc/[0-9]*") {
+    open(my $f, "<", "$dir/status") or next;
+    $zombies += grep { /^State:\s+Z/ } <$f>;
+  }
+  exit 0 unless $zombies;
+  select undef, undef, undef, 0.01;
+}
+exit 1'`;
+
+/** A leftover that ignores SIGTERM (an ignored signal stays ignored across exec). */
+const LEFTOVER = `trap "" TERM; sleep 100 & echo "leftover $!"; echo "exiting $(date +%s%3N)"; exit 0`;
+
+const pidIn = (output: string, label: string): number | undefined => {
+  const match = new RegExp(`^${label} (\\d+)$`, 'm').exec(output);
+  return match ? Number(match[1]) : undefined;
+};
+
+/** Milliseconds from the child's last word to pause's exit. */
+async function windDown(pause: Started): Promise<{ code: number | null; ms: number }> {
+  const { code } = await pause.exited;
+  const ended = Date.now();
+  const exiting = pidIn(pause.stdout(), 'exiting');
+  if (exiting === undefined) throw new Error(`the child did not run: ${pause.stderr()}`);
+  return { code, ms: ended - exiting };
+}
+
+describe('as PID 1', () => {
+  test('1,000 orphans are all reaped, and pause exits 0 with nothing left in the namespace', async () => {
+    const script = `${orphanStormScript(1000)} && ${NO_ZOMBIES_LEFT}`;
+    const pause = await startAsPid1(PAUSE, ['--', 'sh', '-c', script]);
+    // unshare exits with pause's status, once its PID namespace is empty.
+    expect(await pause.exited).toEqual({ code: 0, signal: null });
+    expect(pause.stderr()).toBe('');
+  });
+
+  test('a leftover that ignores SIGTERM is SIGKILLed after --grace-period 1, and pause waits for it', async () => {
+    const pause = await startAsPid1(PAUSE, ['--grace-period', '1', '-w', '--', 'sh', '-c', LEFTOVER]);
+    const { code, ms } = await windDown(pause);
+    expect(code).toBe(0);
+    expect(ms).toBeGreaterThanOrEqual(1000);
+    const leftover = pidIn(pause.stdout(), 'leftover');
+    expect(pause.stderr()).toContain(`pause: reaped pid ${leftover} signal=SIGKILL\n`);
+  });
+
+  test('with --grace-period 0 pause exits at once', async () => {
+    const pause = await startAsPid1(PAUSE, ['--grace-period', '0', '-w', '--', 'sh', '-c', LEFTOVER]);
+    const { code, ms } = await windDown(pause);
+    expect(code).toBe(0);
+    expect(ms).toBeLessThan(500);
+    expect(pause.stderr()).toContain(`pause: reaped pid ${pidIn(pause.stdout(), 'leftover')} signal=SIGKILL\n`);
+  });
+});
+
+describe('not PID 1: as child subreaper', () => {
+  test('an orphan of the child\'s child becomes pause\'s child and is reaped', async () => {
+    const pause = start(PAUSE, ['--', 'sh', '-c', '(sleep 100 & echo "orphan $!"); exec sleep 100']);
+    const pausePid = pause.child.pid ?? 0;
+    const orphan = await waitFor('the orphan', () => pidIn(pause.stdout(), 'orphan'));
+    await waitFor('the orphan to be re-parented to pause', () => statusField(orphan, 'PPid') === String(pausePid));
+    process.kill(orphan, 'SIGKILL');
+    // Gone from /proc: not a zombie, reaped.
+    await waitFor('the orphan to be reaped', () => statusField(orphan, 'State') === undefined);
+  });
+
+  test('clean-up kills a descendant that ignores SIGTERM and spares a process outside pause\'s tree', async () => {
+    const outside = start('sleep', ['100']);
+    const pause = start(PAUSE, ['--grace-period', '1', '--', 'sh', '-c', LEFTOVER]);
+    const { code, ms } = await windDown(pause);
+    expect(code).toBe(0);
+    expect(ms).toBeGreaterThanOrEqual(1000);
+    expect(isAlive(pidIn(pause.stdout(), 'leftover') ?? 0)).toBe(false);
+    expect(isAlive(outside.child.pid ?? 0)).toBe(true);
+  });
+});
+
+describe('log', () => {
+  test('-w logs each reaped process that was not the child, with its exit code or signal', async () => {
+    const script = `(sh -c 'echo "exits $$"; exit 3' &); (sh -c 'echo "killed $$"; kill -9 $$' &); exec sleep 100`;
+    const pause = start(PAUSE, ['-w', '--', 'sh', '-c', script]);
+    const exits = await waitFor('the first orphan', () => pidIn(pause.stdout(), 'exits'));
+    const killed = await waitFor('the second orphan', () => pidIn(pause.stdout(), 'killed'));
+    await waitFor('pause to log both', () => pause.stderr().includes(`pause: reaped pid ${exits} exit=3\n`)
+      && pause.stderr().includes(`pause: reaped pid ${killed} signal=SIGKILL\n`));
+  });
+
+  test('--verbose logs the spawn, each forwarded signal and the exit', async () => {
+    const pause = start(PAUSE, ['--verbose', '--', 'sleep', '100']);
+    const pausePid = pause.child.pid ?? 0;
+    const child = await waitFor('the spawn to be logged', () => Number(/^pause: started sleep pid=(\d+) /m.exec(pause.stderr())?.[1]) || undefined);
+    process.kill(pausePid, 'SIGTERM');
+    expect(await pause.exited).toEqual({ code: 143, signal: null });
+    expect(pause.stderr()).toBe([
+      `pause: started sleep pid=${child} pgid=${child} foreground=false`,
+      `pause: forwarded SIGTERM to pid ${child}`,
+      `pause: command exited pid=${child} signal=SIGTERM`,
+      'pause: exiting code=143',
+      '',
+    ].join('\n'));
+  });
+
+  test('--log-format json makes every line pause writes a JSON object', async () => {
+    const script = `(sh -c 'exit 3' &); trap 'exit 7' USR2; echo ready; while :; do sleep 0.01; done`;
+    const pause = start(PAUSE, ['--verbose', '-w', '--log-format', 'json', '--', 'sh', '-c', script]);
+    await waitFor('the child', () => pause.stdout().includes('ready'));
+    await waitFor('the orphan to be reaped', () => pause.stderr().includes('reaped pid'));
+    process.kill(pause.child.pid ?? 0, 'SIGUSR2');
+    expect((await pause.exited).code).toBe(7);
+    const lines = pause.stderr().split('\n').filter(Boolean);
+    expect(lines.length).toBeGreaterThanOrEqual(5);
+    for (const line of lines) expect(JSON.parse(line)).toMatchObject({ level: expect.any(String), msg: expect.any(String) });
+  });
+
+  test('--log-format json: an exec failure is a JSON line too', async () => {
+    const pause = start(PAUSE, ['--log-format', 'json', '--', '/nonexistent']);
+    expect((await pause.exited).code).toBe(127);
+    expect(JSON.parse(pause.stderr())).toMatchObject({ level: 'error', msg: '/nonexistent: no such file or directory' });
+  });
+});
