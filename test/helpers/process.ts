@@ -132,3 +132,17 @@ export function cpuTicks(pid: number): number {
 export function hasCommand(name: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0;
 }
+
+/** Whether pid has a handler for signo (SigCgt), i.e. is ready to act on it. */
+export function catches(pid: number, signo: number): boolean {
+  return signalMaskHas(statusField(pid, 'SigCgt'), signo);
+}
+
+/** Whether pid has signo set to SIG_IGN (SigIgn). */
+export function ignores(pid: number, signo: number): boolean {
+  return signalMaskHas(statusField(pid, 'SigIgn'), signo);
+}
+
+function signalMaskHas(hex: string | undefined, signo: number): boolean {
+  return hex !== undefined && (BigInt(`0x${hex}`) & (1n << BigInt(signo - 1))) !== 0n;
+}
