@@ -1,0 +1,40 @@
+// The executable's front door: version, help, bad input.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { PAUSE, ROOT } from './helpers/paths.ts';
+import { run } from './helpers/process.ts';
+
+const { version } = JSON.parse(readFileSync(`${ROOT}/package.json`, 'utf8')) as { version: string };
+
+describe('the pause executable', () => {
+  for (const flag of ['-v', '-V', '--version']) {
+    it(`prints its version for ${flag}, as pause.c does for any case of -v`, async () => {
+      const result = await run(PAUSE, [flag]);
+      expect(result).toMatchObject({ code: 0, stderr: '' });
+      expect(result.stdout).toBe(`pause.ts ${version} (node v26.12.1)\n`);
+    });
+  }
+
+  it('prints usage on --help', async () => {
+    const result = await run(PAUSE, ['--help']);
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    expect(result.stdout).toMatch(/^Usage: pause \[OPTIONS\] \[--\] COMMAND \[ARG\.\.\.\]\n/);
+  });
+
+  it('refuses an unknown option with one line, the usage and exit 2', async () => {
+    const result = await run(PAUSE, ['--definitely-not-an-option']);
+    expect(result.code).toBe(2);
+    const [first, second] = result.stderr.split('\n');
+    expect(first).toBe("pause: unknown option '--definitely-not-an-option'");
+    expect(second).toMatch(/^Usage: /);
+    expect(result.stderr).not.toMatch(/^\s+at /m);
+    expect(result.stdout).toBe('');
+  });
+
+  it("ignores the container's NODE_OPTIONS", async () => {
+    // Either option, if honoured, would print to stderr (a failed require, "Debugger listening").
+    const env = { ...process.env, NODE_OPTIONS: '--require /nonexistent.js --inspect' };
+    const result = await run(PAUSE, ['-v'], { env });
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+  });
+});
