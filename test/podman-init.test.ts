@@ -1,0 +1,107 @@
+// podman as the runtime, pause as its init: `podman run --init --init-path
+// dist/pause` bind-mounts pause at /run/podman-init and runs it as PID 1 with
+// `-- COMMAND ARGS` (seen in /proc/1/cmdline below).
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PAUSE } from './helpers/paths.ts';
+import { ensureContainersConf, importGlibcBusyboxImage, podman, podmanQuiet, withRequiredSettings } from './helpers/podman.ts';
+import { childrenOf, hasCommand, onCleanup, readProc, run, waitFor } from './helpers/process.ts';
+
+const TOOLS = ['podman', 'runc', 'ldd', 'tar'];
+const missing = [...TOOLS.filter((tool) => !hasCommand(tool)), ...(existsSync('/bin/busybox') ? [] : ['busybox (busybox-static)'])];
+if (missing.length > 0 && process.env['CI'] === 'true') throw new Error(`podman tests cannot run: missing ${missing.join(', ')}`);
+
+const IMAGE = `localhost/pause-test-glibc-busybox:${process.pid}`;
+const INIT = ['--init', '--init-path', PAUSE];
+let serial = 0;
+
+/** `podman run -d` of a named container, force-removed after the test. */
+function runDetached(script: string): string {
+  const name = `pause-test-init-${process.pid}-${++serial}`;
+  onCleanup(() => podmanQuiet(['rm', '--force', '--time', '0', name]));
+  podman(['run', '--detach', '--name', name, ...INIT, IMAGE, 'sh', '-c', script]);
+  return name;
+}
+
+async function logsShow(name: string, pattern: RegExp): Promise<void> {
+  await waitFor(`${pattern} in the logs of ${name}`, () => pattern.test(podman(['logs', name])), 20_000, 100);
+}
+
+describe.skipIf(missing.length > 0)('podman run --init --init-path dist/pause', () => {
+  beforeAll(() => {
+    ensureContainersConf();
+    importGlibcBusyboxImage(IMAGE, PAUSE);
+  });
+  afterAll(() => podmanQuiet(['rmi', '--force', IMAGE]));
+
+  it('runs pause as PID 1 with `-- COMMAND ARGS`', async () => {
+    const result = await run('podman', ['run', '--rm', ...INIT, IMAGE, 'cat', '/proc/1/cmdline']);
+    expect(result.code).toBe(0);
+    expect(result.stdout.split('\0')).toEqual(['/run/podman-init', '--', 'cat', '/proc/1/cmdline', '']);
+  });
+
+  it('`sh -c "exit 3"` makes podman run return 3', async () => {
+    const result = await run('podman', ['run', '--rm', ...INIT, IMAGE, 'sh', '-c', 'exit 3']);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toBe('');
+  });
+
+  it('a child killed by a signal makes podman run return 128+N', async () => {
+    const result = await run('podman', ['run', '--rm', ...INIT, IMAGE, 'sh', '-c', 'kill -USR2 $$']);
+    expect(result.code).toBe(128 + 12);
+  });
+
+  // The command's handler exits with its own code: 7 or 9, not 137 (SIGKILL after the stop timeout).
+  it.each([
+    ['podman kill --signal USR1', ['kill', '--signal', 'USR1'], 'USR1', 7],
+    ['podman stop (SIGTERM)', ['stop', '--time', '30'], 'TERM', 9],
+  ] as const)('`%s` reaches the command', async (_, action, signal, code) => {
+    const name = runDetached(`trap "echo got-${signal}; exit ${code}" ${signal}; echo ready; while :; do sleep 0.1; done`);
+    await logsShow(name, /ready/);
+    podman([...action, name]);
+    expect(podman(['wait', name]).trim()).toBe(String(code));
+    expect(podman(['logs', name])).toContain(`got-${signal}`);
+  });
+
+  it('an orphan inside the container is re-parented to pause and reaped', async () => {
+    // The subshell starts `sleep 1` and exits at once: the sleep is orphaned.
+    const name = runDetached('(sleep 1 &); echo ready; sleep 100');
+    await logsShow(name, /ready/);
+    const pause = Number(podman(['inspect', '--format', '{{.State.Pid}}', name]).trim());
+    const isOrphan = (pid: number): boolean => readProc(`/proc/${pid}/cmdline`) === 'sleep\x001\x00';
+    const orphan = await waitFor('the orphan as a child of pause', () => childrenOf(pause).find(isOrphan));
+    // A zombie keeps its /proc entry until reaped.
+    await waitFor(`orphan ${orphan} to be reaped`, () => !existsSync(`/proc/${orphan}`), 10_000, 50);
+    expect(childrenOf(pause)).toHaveLength(1); // the command, still running
+  });
+});
+
+describe('the containers.conf writer', () => {
+  const WANTED = '[containers]\ndefault_ulimits = []\n\n[engine]\nruntime = "runc"\n';
+  it('writes both tables into an empty file', () => expect(withRequiredSettings('')).toBe(WANTED));
+  it('leaves a complete file as it is', () => expect(withRequiredSettings(WANTED)).toBe(WANTED));
+  it('adds a missing key under its existing table, keeping the rest', () => {
+    const text = '# mine\n[engine]\ncgroup_manager = "cgroupfs"\n\n[network]\nx = 1\n';
+    expect(withRequiredSettings(text)).toBe(
+      '# mine\n[engine]\nruntime = "runc"\ncgroup_manager = "cgroupfs"\n\n[network]\nx = 1\n\n[containers]\ndefault_ulimits = []\n',
+    );
+  });
+  it('leaves a key that is set to something else alone', () => {
+    expect(withRequiredSettings('[engine]\nruntime = "crun"\n')).toMatch(/^\[engine\]\nruntime = "crun"\n/);
+  });
+  it('a key in another table does not count', () => {
+    expect(withRequiredSettings('[network]\nruntime = "runc"\n')).toContain('[engine]\nruntime = "runc"');
+  });
+  it('ensureContainersConf creates, then leaves the file untouched', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'containers-conf-'));
+    onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+    const path = join(dir, 'etc', 'containers.conf');
+    ensureContainersConf(path);
+    expect(readFileSync(path, 'utf8')).toBe(WANTED);
+    writeFileSync(path, `${WANTED}# edited\n`);
+    ensureContainersConf(path);
+    expect(readFileSync(path, 'utf8')).toBe(`${WANTED}# edited\n`);
+  });
+});
