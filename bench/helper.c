@@ -1,0 +1,83 @@
+/*
+ * Bench helper, compiled at bench time when a C compiler is present.
+ *
+ *   helper recv          block SIGUSR1, print "ready", then for each SIGUSR1
+ *                        received print CLOCK_MONOTONIC in ns on its own line.
+ *                        The forwarding benchmark's child, the same for every init.
+ *   helper time PROG...  run PROG once (stdio to /dev/null), print the ns from
+ *                        fork to its reaping, then its exit status.
+ *   helper storm N       make N orphans: each child forks a grandchild and exits
+ *                        at once, leaving the grandchild to the namespace's
+ *                        reaper; print CLOCK_MONOTONIC in ns after the last fork.
+ *
+ * sigwaitinfo() takes the signal synchronously: no handler, no libc buffering
+ * between the kernel's delivery and the timestamp.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static long long now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static int recv_loop(void) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGUSR1);
+  if (sigprocmask(SIG_BLOCK, &set, NULL) != 0) return 1;
+  setvbuf(stdout, NULL, _IONBF, 0);
+  printf("ready\n");
+  for (;;) {
+    if (sigwaitinfo(&set, NULL) != SIGUSR1) continue;
+    printf("%lld\n", now_ns());
+  }
+}
+
+static int time_once(char **argv) {
+  long long start = now_ns();
+  pid_t pid = fork();
+  if (pid < 0) return 1;
+  if (pid == 0) {
+    int null = open("/dev/null", O_RDWR);
+    dup2(null, 0);
+    dup2(null, 1);
+    dup2(null, 2);
+    execvp(argv[0], argv);
+    _exit(127);
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {}
+  printf("%lld %d\n", now_ns() - start, status);
+  return 0;
+}
+
+static int storm(int count) {
+  for (int i = 0; i < count; i++) {
+    pid_t pid = fork();
+    if (pid < 0) return 1;
+    if (pid == 0) {
+      fork();
+      _exit(0);
+    }
+    while (waitpid(pid, NULL, 0) < 0) {}
+  }
+  printf("%lld\n", now_ns());
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc >= 2 && strcmp(argv[1], "recv") == 0) return recv_loop();
+  if (argc >= 3 && strcmp(argv[1], "time") == 0) return time_once(argv + 2);
+  if (argc == 3 && strcmp(argv[1], "storm") == 0) return storm(atoi(argv[2]));
+  fprintf(stderr, "usage: helper recv | helper time PROG [ARG...] | helper storm N\n");
+  return 2;
+}

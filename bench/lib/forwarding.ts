@@ -1,0 +1,69 @@
+// Figure 5: SIGUSR1 sent to the init, received by its child, which stamps the
+// moment it gets it (CLOCK_MONOTONIC, the clock of process.hrtime). One signal
+// at a time: the next is sent once the last was received, so none merge.
+import { receiverCommand } from './helper.ts';
+import { launch, stop } from './processes.ts';
+import { initSubjects, type Program } from './programs.ts';
+import { quantile, type Stat } from './stats.ts';
+import type { Figure, Row } from './types.ts';
+
+function lineReader(stream: NodeJS.ReadableStream): (timeoutMs: number) => Promise<string> {
+  const lines: string[] = [];
+  let waiting: ((line: string) => void) | null = null;
+  let rest = '';
+  stream.on('data', (chunk: Buffer) => {
+    const parts = (rest + chunk.toString()).split('\n');
+    rest = parts.pop() ?? '';
+    lines.push(...parts);
+    if (waiting && lines.length > 0) { const resolve = waiting; waiting = null; resolve(lines.shift() ?? ''); }
+  });
+  return (timeoutMs) => {
+    const line = lines.shift();
+    if (line !== undefined) return Promise.resolve(line);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => { waiting = null; reject(new Error(`bench: no line from the receiver within ${timeoutMs} ms`)); }, timeoutMs);
+      waiting = (value) => { clearTimeout(timer); resolve(value); };
+    });
+  };
+}
+
+async function latencies(argv: string[], count: number): Promise<number[]> {
+  const init = launch(argv, { stdio: ['ignore', 'pipe', 'ignore'] });
+  const pid = init.pid;
+  if (pid === undefined || !init.stdout) throw new Error(`bench: cannot start ${argv.join(' ')}`);
+  try {
+    const next = lineReader(init.stdout);
+    if ((await next(15_000)) !== 'ready') throw new Error('bench: the receiver did not start');
+    const micros: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const sent = process.hrtime.bigint();
+      process.kill(pid, 'SIGUSR1');
+      micros.push(Number(BigInt(await next(2_000)) - sent) / 1e3);
+    }
+    return micros;
+  } finally {
+    await stop(init);
+  }
+}
+
+/** The quantile over all samples, with the range of the same quantile over each quarter of them. */
+function quantileStat(samples: number[], q: number): Stat {
+  const quarter = Math.ceil(samples.length / 4);
+  const parts = [0, 1, 2, 3].map((i) => quantile(samples.slice(i * quarter, (i + 1) * quarter), q)).filter((v) => !Number.isNaN(v));
+  return { median: quantile(samples, q), min: Math.min(...parts), max: Math.max(...parts), n: samples.length };
+}
+
+export async function forwardingFigure(programs: Program[], count: number, helper: string | null): Promise<Figure> {
+  const receiver = receiverCommand(helper);
+  const rows: Row[] = [];
+  for (const subject of initSubjects(programs, receiver)) {
+    const samples = await latencies([subject.program.path, ...subject.argv], count);
+    rows.push({ program: subject.program.id, label: subject.label.replace(receiver.join(' '), 'CHILD'), values: { p50: quantileStat(samples, 0.5), p99: quantileStat(samples, 0.99) } });
+  }
+  return {
+    id: '5', title: 'Signal forwarding: SIGUSR1 to the init, until its child has it',
+    method: `${count} signals, one at a time, sent from the bench with kill(2) after reading CLOCK_MONOTONIC; CHILD is ${helper ? '`bench/helper.c recv` (sigwaitinfo, then clock_gettime)' : 'perl with Time::HiRes (a %SIG handler: perl\'s deferred signals add their own delay)'}, the same for every program. Not PID 1. The range is of the same percentile over each quarter of the signals. The Node floor does not forward: not shown.`,
+    metrics: [{ key: 'p50', label: 'p50', unit: 'µs' }, { key: 'p99', label: 'p99', unit: 'µs' }],
+    rows,
+  };
+}

@@ -1,0 +1,27 @@
+// bench/helper.c, compiled at bench time when a C compiler is present. Without
+// one the bench falls back: start-up is timed from Node (spawnSync) and the
+// forwarding child and orphan storm are perl (Time::HiRes); the results say which.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+export function buildHelper(root: string, dir: string): string | null {
+  mkdirSync(dir, { recursive: true });
+  const out = join(dir, 'helper');
+  const built = spawnSync('cc', ['-O2', '-o', out, join(root, 'bench', 'helper.c')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  return built.status === 0 ? out : null;
+}
+
+/** The forwarding child: prints "ready", then CLOCK_MONOTONIC ns per SIGUSR1 received. */
+export function receiverCommand(helper: string | null): string[] {
+  if (helper) return [helper, 'recv'];
+  return ['perl', '-MTime::HiRes=clock_gettime,CLOCK_MONOTONIC', '-e',
+    '$| = 1; $SIG{USR1} = sub { printf "%.0f\\n", clock_gettime(CLOCK_MONOTONIC) * 1e9 }; print "ready\\n"; sleep 1 while 1'];
+}
+
+/** Makes `count` orphans and prints CLOCK_MONOTONIC ns after the last one. */
+export function stormCommand(helper: string | null, count: number): string[] {
+  if (helper) return [helper, 'storm', String(count)];
+  return ['perl', '-MTime::HiRes=clock_gettime,CLOCK_MONOTONIC', '-e',
+    `for (1..${count}) { my $p = fork; die "fork: $!" unless defined $p; if ($p == 0) { fork; exit 0 } waitpid($p, 0) } printf "%.0f\\n", clock_gettime(CLOCK_MONOTONIC) * 1e9`];
+}

@@ -1,0 +1,75 @@
+// Processes the bench starts: every one is killed, with its descendants, when
+// a measurement ends or the bench itself stops.
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { childPids, cpuNs } from './proc.ts';
+
+const started = new Set<ChildProcess>();
+
+export function launch(argv: readonly string[], options: SpawnOptions = {}): ChildProcess {
+  const child = spawn(argv[0] ?? '', argv.slice(1), { stdio: 'ignore', ...options });
+  child.on('error', () => {}); // a failed start shows as a missing pid
+  started.add(child);
+  child.on('exit', () => started.delete(child));
+  return child;
+}
+
+/** SIGKILLs pid and everything below it, children first so that none is re-parented out of reach. */
+export function killTree(pid: number): void {
+  for (const child of childPids(pid)) killTree(child);
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+/**
+ * Stops a process the way a runtime does, with SIGTERM, and waits for it: an
+ * init passes SIGTERM on to its child and reaps it, so nothing is left to be
+ * re-parented to the machine's PID 1 (which may never reap it). SIGKILL after
+ * `graceMs`.
+ */
+export async function stop(child: ChildProcess, graceMs = 5_000): Promise<void> {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => { if (child.pid !== undefined) killTree(child.pid); }, graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+export function killAll(): void {
+  for (const child of started) if (child.pid !== undefined) killTree(child.pid);
+  started.clear();
+}
+
+process.on('exit', killAll);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130));
+
+/** Polls until check() gives a value, or throws at the deadline. */
+export async function waitFor<T>(what: string, check: () => T | undefined | false, timeoutMs = 15_000, everyMs = 5): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`bench: timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+/**
+ * Waits until each of pids has used no CPU for `quietMs` at least once: its
+ * start-up is over. Each on its own, since some (tini) wake up every second.
+ */
+export async function settle(pids: readonly number[], quietMs: number, timeoutMs = 20_000): Promise<void> {
+  const quiet = new Set<number>();
+  let last = pids.map(cpuNs);
+  await sleep(quietMs);
+  await waitFor('the processes to go idle', () => {
+    const now = pids.map(cpuNs);
+    pids.forEach((pid, i) => { if (now[i] === last[i]) quiet.add(pid); });
+    last = now;
+    return quiet.size === pids.length;
+  }, timeoutMs, quietMs);
+}

@@ -1,0 +1,85 @@
+// npm run bench [-- --quick] [--out DIR] [--only 1,2,3,4,5,6]
+//
+// pause.ts beside tini, dumb-init and catatonit (each when installed) and the
+// Node floor. Linux only; root, or under `unshare --user --map-root-user`.
+// Installs nothing. Writes DIR/latest.md, latest.json and ratios.svg
+// (DIR: bench/results). --quick (or BENCH_QUICK=1): a few iterations, for CI.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { buildHelper } from './lib/helper.ts';
+import { forwardingFigure } from './lib/forwarding.ts';
+import { idleFigures } from './lib/idle.ts';
+import { imageFigure } from './lib/image.ts';
+import { ensureFloor, findPrograms } from './lib/programs.ts';
+import { reapingFigures } from './lib/reaping.ts';
+import { markdown, ratios, svg, targets } from './lib/report.ts';
+import { startupFigures } from './lib/startup.ts';
+import type { Figure, Results } from './lib/types.ts';
+
+const root = resolve(import.meta.dirname, '..');
+const { values } = parseArgs({ options: {
+  quick: { type: 'boolean', default: process.env['BENCH_QUICK'] === '1' },
+  out: { type: 'string', default: join(root, 'bench', 'results') },
+  only: { type: 'string', default: '1,2,3,4,5,6' },
+} });
+const quick = values.quick;
+const only = new Set(values.only.split(','));
+const sizes = quick
+  ? { startRuns: 3, instances: 2, windowS: 2, stormRuns: 1, orphans: 300, signals: 40 }
+  : { startRuns: 40, instances: 20, windowS: 30, stormRuns: 3, orphans: 10_000, signals: 2_000 };
+
+function log(message: string): void {
+  process.stderr.write(`bench: ${message}\n`);
+}
+
+if (process.platform !== 'linux') throw new Error('bench: Linux only');
+const pause = join(root, 'dist', 'pause');
+if (!existsSync(pause)) throw new Error('bench: dist/pause is missing: run `npm run build` first');
+log('building dist/floor and the helper if needed');
+const floor = ensureFloor(root, pause);
+const helper = buildHelper(root, join(root, '.tmp', 'bench'));
+if (!helper) log('no C compiler: timing start-up from Node and using perl for the child and the storm');
+const programs = findPrograms(pause, floor);
+log(`programs: ${programs.map((p) => p.id).join(', ')}${quick ? ' (quick)' : ''}`);
+
+const tools: Record<string, string> = {};
+for (const program of programs) {
+  const out = spawnSync(program.path, program.version, { encoding: 'utf8' });
+  tools[program.id] = `${out.stdout}${out.stderr}`.split('\n')[0]?.trim() || '(prints nothing)';
+}
+const started = Date.now();
+const figures: Figure[] = [];
+const step = async (id: string, what: string, run: () => Figure[] | Promise<Figure[]>) => {
+  if (!only.has(id)) return;
+  log(what);
+  const begin = Date.now();
+  figures.push(...await run());
+  log(`${what}: ${((Date.now() - begin) / 1000).toFixed(0)} s`);
+};
+await step('1', 'start-up', () => startupFigures(programs, sizes.startRuns, helper));
+if (only.has('2') || only.has('3')) only.add('2');
+await step('2', `idle: ${sizes.instances} instances each, ${sizes.windowS} s`, () => idleFigures(programs, sizes.instances, sizes.windowS));
+await step('4', `reaping: ${sizes.stormRuns} storms of ${sizes.orphans} orphans each`, () => reapingFigures(programs, sizes.stormRuns, sizes.orphans, helper));
+await step('5', `forwarding: ${sizes.signals} signals each`, async () => [await forwardingFigure(programs, sizes.signals, helper)]);
+await step('6', 'image', async () => [await imageFigure()]);
+
+const results: Results = {
+  date: new Date().toISOString(),
+  quick,
+  machine: { kernel: release(), cpus: cpus().length, node: `node ${process.version} (bench)`, load: loadavg() },
+  tools,
+  figures,
+};
+mkdirSync(values.out, { recursive: true });
+const write = (name: string, text: string) => {
+  const file = join(values.out, name);
+  writeFileSync(`${file}.tmp`, text);
+  renameSync(`${file}.tmp`, file);
+};
+write('ratios.svg', svg(results));
+write('latest.json', `${JSON.stringify({ ...results, ratios: ratios(figures), targets: targets(figures) }, null, 2)}\n`);
+write('latest.md', markdown(results, 'ratios.svg'));
+log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s: ${join(values.out, 'latest.md')}`);

@@ -1,0 +1,69 @@
+// The benchmark (npm run bench) keeps working: a quick run writes every figure
+// for every program on the machine. No timing is asserted.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasCommand } from './helpers/process.ts';
+import { ROOT } from './helpers/paths.ts';
+
+interface Stat { median: number }
+interface Row { program: string; label: string; values: Record<string, Stat | null>; note?: string }
+interface Figure { id: string; metrics: { key: string }[]; rows: Row[] }
+interface Results { quick: boolean; figures: Figure[] }
+
+const PEERS = ['tini', 'dumb-init', 'catatonit'];
+const present = ['pause', ...PEERS.filter(hasCommand)];
+const out = mkdtempSync(join(tmpdir(), 'pause-bench-smoke-'));
+let run: ReturnType<typeof spawnSync>;
+let results: Results;
+
+beforeAll(() => {
+  run = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'bench/run.ts', '--quick', '--out', out], { cwd: ROOT, encoding: 'utf8', timeout: 240_000 });
+  if (existsSync(join(out, 'latest.json'))) results = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as Results;
+}, 300_000);
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+function figure(id: string): Figure {
+  const found = results.figures.find((f) => f.id === id);
+  if (!found) throw new Error(`figure ${id} is missing`);
+  return found;
+}
+
+describe('npm run bench --quick', () => {
+  it('has every peer in CI', () => {
+    if (process.env['CI'] === 'true') expect(present).toEqual(['pause', ...PEERS]);
+  });
+
+  it('exits 0 and writes latest.md, latest.json and the chart', () => {
+    expect(run.stderr).not.toMatch(/Error/);
+    expect(run.status).toBe(0);
+    for (const file of ['latest.md', 'latest.json', 'ratios.svg']) expect(statSync(join(out, file)).size).toBeGreaterThan(0);
+    expect(readFileSync(join(out, 'ratios.svg'), 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>\n$/);
+    expect(results.quick).toBe(true);
+  });
+
+  it('measures every program present, and the floor, in each figure that applies to it', () => {
+    const expected: Record<string, string[]> = {
+      '1a': [...present, 'floor'], '1b': [...present, 'floor'], '2': [...present, 'floor'], '3': [...present, 'floor'],
+      '4a': ['pause', ...present.filter((p) => p === 'catatonit')], '4b': present, '5': present,
+    };
+    for (const [id, programs] of Object.entries(expected)) {
+      expect([...new Set(figure(id).rows.map((row) => row.program))].sort(), `figure ${id}`).toEqual([...programs].sort());
+    }
+  });
+
+  it('has a value for every metric of every row, but for images not built', () => {
+    for (const f of results.figures) {
+      for (const row of f.rows) {
+        for (const metric of f.metrics) {
+          const value = row.values[metric.key];
+          if (f.id === '6' && value === null) expect(row.note, `${row.label}: why no size`).toBeTruthy();
+          else expect(Number.isFinite(value?.median), `${f.id} ${row.label} ${metric.key}`).toBe(true);
+        }
+      }
+    }
+    expect(figure('6').rows.some((row) => row.label.includes('pause.ts'))).toBe(true);
+  });
+});
