@@ -126,40 +126,24 @@ function parseBoolean(text: string): Parsed<boolean> {
   return { ok: false, error: `'${text}' is not a boolean: use 1 or 0` };
 }
 
-/** Applies one valued option to the draft; returns an error message or null. */
+/** Stores a parsed value; returns the parse error or null. */
+function store<T>(parsed: Parsed<T>, keep: (value: T) => void): string | null {
+  if (!parsed.ok) return parsed.error;
+  keep(parsed.value);
+  return null;
+}
+
+/** How each valued option is read into the draft; each returns an error message or null. */
+const APPLY: Readonly<Record<Valued, (draft: Draft, value: string) => string | null>> = {
+  parentDeathSignal: (draft, value) => store(parseSignal(value), (signo) => { draft.parentDeathSignal = signo; }),
+  remapExit: (draft, value) => store(parseExitCode(value), (code) => { (draft.remapExit ??= new Set()).add(code); }),
+  rewrite: (draft, value) => store(parseRewrite(value), (pair) => { (draft.rewrite ??= new Map()).set(...pair); }),
+  gracePeriod: (draft, value) => store(parseGracePeriod(value), (ms) => { draft.gracePeriodMs = ms; }),
+  logFormat: (draft, value) => store(parseLogFormat(value), (format) => { draft.logFormat = format; }),
+};
+
 function applyValue(draft: Draft, option: Valued, value: string): string | null {
-  switch (option) {
-    case 'parentDeathSignal': {
-      const parsed = parseSignal(value);
-      if (!parsed.ok) return parsed.error;
-      draft.parentDeathSignal = parsed.value;
-      return null;
-    }
-    case 'remapExit': {
-      const parsed = parseExitCode(value);
-      if (!parsed.ok) return parsed.error;
-      (draft.remapExit ??= new Set()).add(parsed.value);
-      return null;
-    }
-    case 'rewrite': {
-      const parsed = parseRewrite(value);
-      if (!parsed.ok) return parsed.error;
-      (draft.rewrite ??= new Map()).set(...parsed.value);
-      return null;
-    }
-    case 'gracePeriod': {
-      const parsed = parseGracePeriod(value);
-      if (!parsed.ok) return parsed.error;
-      draft.gracePeriodMs = parsed.value;
-      return null;
-    }
-    case 'logFormat': {
-      const parsed = parseLogFormat(value);
-      if (!parsed.ok) return parsed.error;
-      draft.logFormat = parsed.value;
-      return null;
-    }
-  }
+  return APPLY[option](draft, value);
 }
 
 /** Fills in from the environment whatever the command line left unset. */
