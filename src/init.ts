@@ -182,6 +182,9 @@ export function runInit(options: InitOptions): void {
   child = spawned.pid;
   verbose(`started ${file}`, { pid: child, pgid: child, foreground: tookForeground });
   keepAlive();
+  // A zombie inherited from whoever exec'd pause announces itself with no
+  // SIGCHLD of ours: collect it now.
+  reap();
 }
 
 /** As shells and tini: 127 when there is nothing to run, 126 when it cannot be run. */
