@@ -53,6 +53,8 @@ export interface Terminal {
   mark(): number;
   write(text: string): void;
   resize(cols: number, rows: number): void;
+  /** Closes the terminal's master side and sends SIGHUP to the leader, as a terminal emulator does. */
+  close(): void;
   /** Waits until `pattern` shows up in the output after `since`; returns the match. */
   waitForOutput(pattern: RegExp, since?: number, timeoutMs?: number): Promise<RegExpExecArray>;
   /** Waits for a process of the session that `match` accepts. */
@@ -88,6 +90,7 @@ export function openTerminal(file: string, args: readonly string[], env: Readonl
     mark: () => text.length,
     write: (data) => term.write(data),
     resize: (cols, rows) => term.resize(cols, rows),
+    close: () => term.destroy(),
     waitForOutput: async (pattern, since = 0, timeoutMs = 10_000) => {
       try {
         return await waitFor(`${pattern} in the terminal`, () => pattern.exec(text.slice(since)) ?? undefined, timeoutMs);
