@@ -1,7 +1,7 @@
 // A real pseudo-terminal (node-pty) for terminal tests: type into it, poll its
 // output with deadlines, find the processes of its session, kill them all.
 import { readdirSync, readlinkSync } from 'node:fs';
-import pty from 'node-pty';
+import pty, { type IPty } from 'node-pty';
 import { onCleanup, readProc, tryKill, waitFor } from './process.ts';
 
 export interface Stat {
@@ -42,6 +42,13 @@ export function exeOf(pid: number): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** node-pty's destroy(): closes the master side, then sends SIGHUP. It exists on Unix but not in the typings. */
+function hangUp(term: IPty): void {
+  const closable: IPty & { destroy?: unknown } = term;
+  if (typeof closable.destroy !== 'function') throw new Error('this node-pty has no destroy(): cannot close the terminal');
+  closable.destroy();
 }
 
 export interface Terminal {
@@ -90,7 +97,7 @@ export function openTerminal(file: string, args: readonly string[], env: Readonl
     mark: () => text.length,
     write: (data) => term.write(data),
     resize: (cols, rows) => term.resize(cols, rows),
-    close: () => term.destroy(),
+    close: () => hangUp(term),
     waitForOutput: async (pattern, since = 0, timeoutMs = 10_000) => {
       try {
         return await waitFor(`${pattern} in the terminal`, () => pattern.exec(text.slice(since)) ?? undefined, timeoutMs);
