@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PAUSE } from './helpers/paths.ts';
+import { openTerminal } from './helpers/pty.ts';
 import { ensureContainersConf, importGlibcBusyboxImage, podman, podmanQuiet, withRequiredSettings } from './helpers/podman.ts';
 import { childrenOf, hasCommand, onCleanup, readProc, run, waitFor } from './helpers/process.ts';
 
@@ -63,6 +64,16 @@ describe.skipIf(missing.length > 0)('podman run --init --init-path dist/pause', 
     podman([...action, name]);
     expect(podman(['wait', name]).trim()).toBe(String(code));
     expect(podman(['logs', name])).toContain(`got-${signal}`);
+  });
+
+  it('`podman run -it`: Ctrl-C on the terminal reaches the command (exit 130)', async () => {
+    // runc makes pause the session leader of the container's terminal; pause hands its foreground to the command.
+    const name = `pause-test-init-${process.pid}-${++serial}`;
+    onCleanup(() => podmanQuiet(['rm', '--force', '--time', '0', name]));
+    const term = openTerminal('podman', ['run', '--rm', '-it', '--name', name, ...INIT, IMAGE, 'sh', '-c', 'echo in-$((1+1)); exec cat']);
+    await term.waitForOutput(/in-2/, 0, 20_000);
+    term.write('\x03');
+    expect(await term.exited).toEqual({ exitCode: 130, signal: 0 });
   });
 
   it('an orphan inside the container is re-parented to pause and reaped', async () => {
