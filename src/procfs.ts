@@ -12,8 +12,25 @@ export function parentFromStat(stat: string): number | null {
   return Number.isInteger(ppid) ? ppid : null;
 }
 
+/**
+ * False only when the kernel's own lists (/proc/PID/task/TID/children) say
+ * that pid has no child, and so no descendant: then nothing needs reading
+ * every process of the host, which costs tens of milliseconds on a busy one.
+ */
+function mayHaveChildren(pid: number, procRoot: string): boolean {
+  try {
+    for (const tid of readdirSync(`${procRoot}/${pid}/task`)) {
+      if (readFileSync(`${procRoot}/${pid}/task/${tid}/children`, 'latin1').trim() !== '') return true;
+    }
+    return false;
+  } catch {
+    return true; // no such lists (CONFIG_PROC_CHILDREN off) or a thread gone: look the long way
+  }
+}
+
 /** Every live process below `root` in the tree (not `root` itself). */
 export function descendantsOf(root: number, procRoot = '/proc'): number[] {
+  if (!mayHaveChildren(root, procRoot)) return [];
   const children = new Map<number, number[]>();
   for (const entry of readdirSync(procRoot)) {
     if (!/^\d+$/.test(entry)) continue;
