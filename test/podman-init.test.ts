@@ -43,6 +43,20 @@ describe.skipIf(missing.length > 0)('podman run --init --init-path dist/pause', 
     expect(result.stdout.split('\0')).toEqual(['/run/podman-init', '--', 'cat', '/proc/1/cmdline', '']);
   });
 
+  it('`init_path` in containers.conf makes a plain `--init` use pause', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'containers-conf-'));
+    onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+    const conf = join(dir, 'containers.conf');
+    // CONTAINERS_CONF replaces the system file, so it needs the machine's settings too.
+    writeFileSync(conf, withRequiredSettings(`[containers]\ninit_path = "${PAUSE}"\n`));
+    // What podman mounted at /run/podman-init (catatonit by default) says what it is.
+    const result = await run('podman', ['run', '--rm', '--init', IMAGE, '/run/podman-init', '--version'], {
+      env: { ...process.env, CONTAINERS_CONF: conf },
+    });
+    expect(result.stdout).toMatch(/^pause\.ts /);
+    expect(result.code).toBe(0);
+  });
+
   it('`sh -c "exit 3"` makes podman run return 3', async () => {
     const result = await run('podman', ['run', '--rm', ...INIT, IMAGE, 'sh', '-c', 'exit 3']);
     expect(result.code).toBe(3);
