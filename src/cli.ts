@@ -203,6 +203,8 @@ export function parseArgs(argv: readonly string[], env: Environment): Parsed<Con
         if (value === undefined) return error(`option --${name} needs a value`);
         const problem = applyValue(draft, valued, value);
         if (problem) return error(`--${name}: ${problem}`);
+      } else if (name === 'version' || name === 'help') {
+        return error(`option --${name} takes no value`);
       } else {
         return error(`unknown option '--${name}'`);
       }
@@ -211,6 +213,8 @@ export function parseArgs(argv: readonly string[], env: Environment): Parsed<Con
     // A cluster of short options, getopt style: -gw, -t5, -t 5.
     for (let j = 1; j < arg.length; j++) {
       const letter = arg[j] ?? '';
+      if (letter === 'h') return { ok: true, value: { mode: 'help' } };
+      if (letter === 'v' || letter === 'V') return { ok: true, value: { mode: 'version' } };
       const flag = SHORT_FLAGS[letter];
       const valued = SHORT_VALUED[letter];
       if (flag) { draft[flag] = true; continue; }

@@ -28,6 +28,12 @@ describe('modes', () => {
   it('no arguments is pause mode', () => expect(mode([])).toBe('pause'));
   it.each([['-v'], ['-V'], ['--version']])('%s prints the version', (arg) => expect(mode([arg])).toBe('version'));
   it.each([['-h'], ['--help']])('%s prints the help', (arg) => expect(mode([arg])).toBe('help'));
+  // getopt reads a cluster letter by letter: -gh is -g -h.
+  it.each([['-gh', 'x'], ['-hg']])('%s in a cluster prints the help', (...argv) => expect(mode(argv)).toBe('help'));
+  it.each([['-gv', 'x'], ['-Vw']])('%s in a cluster prints the version', (...argv) => expect(mode(argv)).toBe('version'));
+  it.each([['--version=1'], ['--help=yes']])('%s: the option is known but takes no value', (arg) => {
+    expect(failure([arg, 'x'])).toMatch(new RegExp(`option ${arg.split('=')[0]} takes no value`));
+  });
   it('a command is init mode with defaults', () => {
     expect(init(['sleep', '1'])).toEqual({
       command: ['sleep', '1'], processGroup: false, subreaper: false, parentDeathSignal: null,
