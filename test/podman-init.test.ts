@@ -18,10 +18,16 @@ const IMAGE = `localhost/pause-test-glibc-busybox:${process.pid}`;
 const INIT = ['--init', '--init-path', PAUSE];
 let serial = 0;
 
-/** `podman run -d` of a named container, force-removed after the test. */
-function runDetached(script: string): string {
+/** A container name unique to this run; whatever goes by it is force-removed after the test. */
+function containerName(): string {
   const name = `pause-test-init-${process.pid}-${++serial}`;
   onCleanup(() => podmanQuiet(['rm', '--force', '--time', '0', name]));
+  return name;
+}
+
+/** `podman run -d` of a named container, force-removed after the test. */
+function runDetached(script: string): string {
+  const name = containerName();
   podman(['run', '--detach', '--name', name, ...INIT, IMAGE, 'sh', '-c', script]);
   return name;
 }
@@ -82,12 +88,20 @@ describe.skipIf(missing.length > 0)('podman run --init --init-path dist/pause', 
 
   it('`podman run -it`: Ctrl-C on the terminal reaches the command (exit 130)', async () => {
     // runc makes pause the session leader of the container's terminal; pause hands its foreground to the command.
-    const name = `pause-test-init-${process.pid}-${++serial}`;
-    onCleanup(() => podmanQuiet(['rm', '--force', '--time', '0', name]));
+    const name = containerName();
     const term = openTerminal('podman', ['run', '--rm', '-it', '--name', name, ...INIT, IMAGE, 'sh', '-c', 'echo in-$((1+1)); exec cat']);
     await term.waitForOutput(/in-2/, 0, 20_000);
     term.write('\x03');
     expect(await term.exited).toEqual({ exitCode: 130, signal: 0 });
+  });
+
+  it('`podman run -it`: resizing the terminal reaches the command as SIGWINCH with the new size', async () => {
+    const name = containerName();
+    const script = 'trap "echo WINCH; stty size" WINCH; echo in-$((1+1)); while :; do sleep 0.05; done';
+    const term = openTerminal('podman', ['run', '--rm', '-it', '--name', name, ...INIT, IMAGE, 'sh', '-c', script]);
+    await term.waitForOutput(/in-2/, 0, 20_000);
+    term.resize(101, 31);
+    await term.waitForOutput(/WINCH\r?\n31 101/);
   });
 
   it('an orphan inside the container is re-parented to pause and reaped', async () => {

@@ -68,7 +68,7 @@ export function podmanQuiet(args: readonly string[]): void {
 }
 
 /** Busybox applets linked into the image. */
-const APPLETS = ['sh', 'sleep', 'cat', 'echo', 'kill', 'ps', 'ls', 'tr', 'true'];
+const APPLETS = ['sh', 'sleep', 'cat', 'echo', 'kill', 'ps', 'ls', 'tr', 'true', 'stty'];
 
 /**
  * Imports an image holding a static busybox and the shared libraries (and
