@@ -1,0 +1,46 @@
+# A drop-in pause image: /pause (the Node SEA built from this repository) and the
+# shared libraries it loads, nothing else. `docker build .` or `podman build .`;
+# `docker buildx build --platform linux/amd64,linux/arm64 .` for a manifest list.
+
+# The builder runs on the build machine's own platform and cross-builds for the
+# target: the SEA is Node's arm64 binary with our script injected, which needs
+# no emulation to make. The Node version is the one the SEA embeds (package.json).
+FROM --platform=$BUILDPLATFORM node:26.12.1-bookworm-slim AS builder
+ARG TARGETARCH
+WORKDIR /src
+ENV NPM_CONFIG_UPDATE_NOTIFIER=false
+# binutils: strip (the build strips Node before injecting) and readelf (to
+# gather the libraries). For arm64: the aarch64 strip, and Debian's arm64
+# libraries through multiarch, which is what ends up in the image.
+RUN set -eu; \
+    target="${TARGETARCH:-$(dpkg --print-architecture)}"; \
+    case "$target" in \
+      amd64) packages="binutils" ;; \
+      arm64) packages="binutils binutils-aarch64-linux-gnu libc6:arm64 libstdc++6:arm64 libatomic1:arm64 libgcc-s1:arm64"; \
+             [ "$(dpkg --print-architecture)" = arm64 ] || dpkg --add-architecture arm64 ;; \
+      *) echo "unsupported TARGETARCH: $target (amd64 or arm64)" >&2; exit 1 ;; \
+    esac; \
+    apt-get update; \
+    apt-get install -y --no-install-recommends $packages; \
+    rm -rf /var/lib/apt/lists/*
+COPY package.json package-lock.json tsconfig.json ./
+# No install scripts: the build needs none (node-pty is for the tests), and
+# esbuild finds its platform binary without its postinstall.
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY scripts ./scripts
+COPY src ./src
+RUN set -eu; \
+    target="${TARGETARCH:-$(dpkg --print-architecture)}"; \
+    case "$target" in amd64) arch=x64 ;; arm64) arch=arm64 ;; esac; \
+    npm run build -- --arch "$arch" --out /out/pause; \
+    node_modules/.bin/tsx scripts/rootfs.ts /out/pause /rootfs
+
+FROM scratch
+COPY --from=builder /rootfs/ /
+USER 65535:65535
+ENTRYPOINT ["/pause"]
+LABEL org.opencontainers.image.title="pause.ts" \
+      org.opencontainers.image.description="A drop-in Kubernetes pause container (and tini-style init) in TypeScript, as one Node.js SEA executable" \
+      org.opencontainers.image.source="https://github.com/pause-ts/pause.ts" \
+      org.opencontainers.image.version="0.1.0" \
+      org.opencontainers.image.licenses="Apache-2.0"
