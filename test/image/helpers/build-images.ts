@@ -1,0 +1,70 @@
+// Run by ensureImages() under a file lock: builds whatever image is missing or stale.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT } from '../../helpers/paths.ts';
+import { ensureContainersConf } from './engine.ts';
+import { BUSYBOX_IMAGE, LABEL, PAUSE_IMAGE, contextHash } from './images.ts';
+import { buildStandIn, STAND_IN, STAND_IN_RECIPE } from './stand-in.ts';
+
+function labelOf(image: string, label: string): string | undefined {
+  const result = spawnSync('podman', ['image', 'inspect', '--format', `{{index .Labels "${label}"}}`, image], { encoding: 'utf8' });
+  return result.status === 0 ? result.stdout.trim() : undefined;
+}
+
+function imageId(image: string): string | undefined {
+  const result = spawnSync('podman', ['image', 'inspect', '--format', '{{.Id}}', image], { encoding: 'utf8' });
+  return result.status === 0 ? result.stdout.trim() : undefined;
+}
+
+/** Builds `image` afresh; the image it replaces, now nameless, is removed unless a container still uses it. */
+function rebuild(image: string, build: () => void): void {
+  const previous = imageId(image);
+  timed(`building ${image}`, build);
+  if (previous && previous !== imageId(image)) spawnSync('podman', ['rmi', previous], { stdio: 'ignore' });
+}
+
+function timed(what: string, fn: () => void): void {
+  const started = Date.now();
+  process.stderr.write(`image tests: ${what}...\n`);
+  fn();
+  process.stderr.write(`image tests: ${what} took ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+}
+
+ensureContainersConf();
+
+const standInInputs = STAND_IN_RECIPE;
+if (labelOf(STAND_IN, 'io.github.pause-ts.stand-in') !== standInInputs) {
+  rebuild(STAND_IN, () => buildStandIn(standInInputs));
+}
+
+const context = contextHash();
+if (labelOf(PAUSE_IMAGE, LABEL) !== `${context}-${standInInputs}`) {
+  rebuild(PAUSE_IMAGE, () => {
+    // No layer cache: the builder stage is 1.3 GB the tests never need again.
+    execFileSync('podman', ['build', '--pull=never', '--layers=false', '--force-rm', '--label', `${LABEL}=${context}-${standInInputs}`, '--tag', PAUSE_IMAGE, ROOT], { stdio: ['ignore', 'inherit', 'inherit'] });
+  });
+}
+
+// busybox-static's /bin/busybox, alone in an image, with its applets as symlinks.
+const busybox = createHash('sha256').update(readFileSync('/bin/busybox')).digest('hex').slice(0, 16);
+if (labelOf(BUSYBOX_IMAGE, LABEL) !== busybox) {
+  rebuild(BUSYBOX_IMAGE, () => {
+    const work = mkdtempSync('/var/tmp/pause-busybox-');
+    try {
+      copyFileSync('/bin/busybox', join(work, 'busybox'));
+      writeFileSync(join(work, 'Containerfile'), [
+        'FROM scratch',
+        'COPY busybox /bin/busybox',
+        'RUN ["/bin/busybox", "--install", "-s", "/bin"]',
+        'ENV PATH=/bin',
+        `LABEL ${LABEL}=${busybox}`,
+        '',
+      ].join('\n'));
+      execFileSync('podman', ['build', '--pull=never', '--layers=false', '--force-rm', '--tag', BUSYBOX_IMAGE, work], { stdio: ['ignore', 'inherit', 'inherit'] });
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+}

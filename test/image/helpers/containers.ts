@@ -1,0 +1,91 @@
+// Containers for the image tests: started detached, removed after each test,
+// and watched from the host through /proc.
+import { readdirSync, readlinkSync } from 'node:fs';
+import { onCleanup, readProc, statusField, waitFor } from '../../helpers/process.ts';
+import { IN_CI, missingTools, pod, podQuiet } from './engine.ts';
+
+/** Tools the tests need: in CI a missing one fails the file; elsewhere the file is skipped with the reason. */
+export function skipUnless(tools: readonly string[]): string | false {
+  const missing = missingTools(tools);
+  if (missing && IN_CI) throw new Error(`image tests cannot run: ${missing}`);
+  if (missing) process.stderr.write(`image tests skipped: ${missing}\n`);
+  return missing ?? false;
+}
+
+let serial = 0;
+/** A name unique to this run, for containers and pods. */
+export function uniqueName(what: string): string {
+  return `pause-test-${what}-${process.pid}-${++serial}`;
+}
+
+/** `podman run -d --name NAME ARGS`, removed (with no grace period) after the test. */
+export function runDetached(name: string, args: readonly string[]): string {
+  onCleanup(() => podQuiet(['rm', '--force', '--time', '0', name]));
+  pod(['run', '--detach', '--name', name, ...args]);
+  return name;
+}
+
+/** The host's pid of a container's main process. */
+export function hostPid(container: string): number {
+  const pid = Number(pod(['inspect', '--format', '{{.State.Pid}}', container]).trim());
+  if (!(pid > 0)) throw new Error(`${container} has no running process`);
+  return pid;
+}
+
+function pidNamespace(pid: number): string | undefined {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/pid`);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Host pids of every process in the PID namespace `pid` lives in, with their state letters. */
+export function namespaceProcesses(pid: number): { pid: number; state: string }[] {
+  const ns = pidNamespace(pid);
+  if (!ns) throw new Error(`process ${pid} is gone`);
+  const found: { pid: number; state: string }[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const other = Number(entry);
+    if (pidNamespace(other) !== ns) continue;
+    const state = statusField(other, 'State');
+    if (state) found.push({ pid: other, state: state.charAt(0) });
+  }
+  return found;
+}
+
+/** The command line of a host pid, as ps would show it. */
+export function commandLine(pid: number): string {
+  return (readProc(`/proc/${pid}/cmdline`) ?? '').split('\0').filter(Boolean).join(' ');
+}
+
+/**
+ * A busybox sh script making `count` orphans: each subshell starts a short
+ * sleep in the background and exits at once, so the sleep's parent is gone and
+ * the kernel hands it to PID 1 of the namespace, which must reap it when it exits.
+ */
+export function orphanScript(count: number): string {
+  return `i=0; while [ $i -lt ${count} ]; do ( sleep 0.1 & ); i=$((i + 1)); done`;
+}
+
+/**
+ * Waits until `pid` ignores SIGCHLD (bit 17 of SigIgn): pause has then set up
+ * reaping, and orphans made from now on must never linger as zombies.
+ */
+export async function untilReaping(pid: number, timeoutMs = 10_000): Promise<void> {
+  await waitFor(`pid ${pid} to ignore SIGCHLD`, () => (BigInt(`0x${statusField(pid, 'SigIgn') ?? '0'}`) & (1n << 16n)) !== 0n, timeoutMs, 20);
+}
+
+/** Makes 1,000 orphans with `exec` and returns the PID namespace's processes 1 s later (or as soon as all are gone). */
+export async function orphansLeftAfterStorm(pausePid: number, exec: (script: string) => void | Promise<void>): Promise<{ before: number; after: { pid: number; state: string }[] }> {
+  await untilReaping(pausePid);
+  const before = namespaceProcesses(pausePid).length;
+  await exec(orphanScript(1000));
+  // The bound is the issue's: no zombie may be left 1 s after the last orphan was made.
+  const after = await waitFor('the orphans to be gone', () => {
+    const now = namespaceProcesses(pausePid);
+    return now.length === before && !now.some((p) => p.state === 'Z') ? now : undefined;
+  }, 1_000).catch(() => namespaceProcesses(pausePid));
+  return { before, after };
+}

@@ -1,0 +1,48 @@
+// The images the image tests use, built once and cached in podman's store:
+// the stand-in builder base, the pause image from the unmodified Dockerfile,
+// and a static busybox image. Each carries a label hashing what it was made
+// from; a matching image is reused, anything else rebuilt. Several test files
+// (and vitest workers) may ask at once: the work runs under flock(1).
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { ROOT } from '../../helpers/paths.ts';
+
+export const PAUSE_IMAGE = 'localhost/pause.ts:test';
+export const BUSYBOX_IMAGE = 'localhost/pause-test-busybox:latest';
+export const LABEL = 'io.github.pause-ts.inputs';
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? files(path) : [path];
+  }).sort();
+}
+
+/** A hash of every file the Dockerfile's build context holds (see .dockerignore). */
+export function contextHash(): string {
+  const hash = createHash('sha256');
+  const inputs = ['Dockerfile', '.dockerignore', 'package.json', 'package-lock.json', 'tsconfig.json'].map((f) => join(ROOT, f));
+  for (const path of [...inputs, ...files(join(ROOT, 'scripts')), ...files(join(ROOT, 'src'))]) {
+    hash.update(relative(ROOT, path)).update('\0').update(readFileSync(path)).update('\0');
+  }
+  return hash.digest('hex').slice(0, 16);
+}
+
+/** For the beforeAll that calls ensureImages(): a first build (debootstrap, npm ci, the SEA) takes minutes. */
+export const IMAGES_TIMEOUT_MS = 20 * 60_000;
+
+let ensured = false;
+/** Makes sure every image exists and is current; once per process, serialised across processes. */
+export function ensureImages(): void {
+  if (ensured) return;
+  const lockDir = join(ROOT, '.tmp');
+  mkdirSync(lockDir, { recursive: true });
+  const result = spawnSync('flock', [join(lockDir, 'image-build.lock'), process.execPath, join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(import.meta.dirname, 'build-images.ts')], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+    timeout: IMAGES_TIMEOUT_MS,
+  });
+  if (result.status !== 0) throw new Error(`building the test images failed (${result.status ?? result.signal ?? result.error?.message}); see the output above`);
+  ensured = true;
+}
