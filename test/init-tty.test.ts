@@ -150,8 +150,8 @@ describe.each([
   ['pause', PAUSE, ['--']],
   ['tini', 'tini', ['-s', '--']],
 ] as const)('Ctrl-Z under %s', (name, file, args) => {
-  it(`stops the child, not ${name}; SIGCONT to the child resumes it`, async () => {
-    if (!hasCommand(file) && process.env['CI'] !== 'true') return;
+  // Outside CI a missing tini skips its half; in CI it fails (spawning it fails).
+  it.skipIf(!hasCommand(file) && process.env['CI'] !== 'true')(`stops the child, not ${name}; SIGCONT to the child resumes it`, async () => {
     const term = await shell();
     const since = term.mark();
     term.write(`${file} ${args.join(' ')} sleep 100; echo status=$?\r`);
