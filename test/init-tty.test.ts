@@ -129,6 +129,17 @@ it('with TOSTOP set, pause writing its log from the background is not stopped (S
   await term.waitForOutput(PROMPT, since);
 });
 
+it('a command that cannot be found: the message reaches the terminal, exit 127, the shell gets its prompt back', async () => {
+  // The spawned child took the foreground before its exec failed: pause, now in
+  // the background (TOSTOP set), still writes its message and exits.
+  const term = await shell();
+  const since = term.mark();
+  term.write(`stty tostop; ${PAUSE} -- /nonexistent/cmd; echo status=$?\r`);
+  await term.waitForOutput(/pause: \/nonexistent\/cmd: .*\r?\nstatus=127/, since);
+  term.write('echo after-$((3+4))\r');
+  await term.waitForOutput(/after-7/, since);
+});
+
 it('control for the test above: in the same spot, a parent that does not ignore SIGTTOU is stopped', async () => {
   // perl plays an init that hands the terminal to its child's group and then
   // writes with SIGTTOU at its default: the shell reports it stopped.
