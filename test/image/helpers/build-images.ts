@@ -2,10 +2,11 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { arch } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../../helpers/paths.ts';
 import { ensureContainersConf } from './engine.ts';
-import { BUSYBOX_IMAGE, LABEL, PAUSE_IMAGE, contextHash } from './images.ts';
+import { BUSYBOX_IMAGE, LABEL, PAUSE_IMAGE, PAUSE_IMAGE_ARM64, contextHash } from './images.ts';
 import { buildStandIn, STAND_IN, STAND_IN_RECIPE } from './stand-in.ts';
 
 function labelOf(image: string, label: string): string | undefined {
@@ -44,6 +45,17 @@ if (labelOf(PAUSE_IMAGE, LABEL) !== `${context}-${standInInputs}`) {
   rebuild(PAUSE_IMAGE, () => {
     // No layer cache: the builder stage is 1.3 GB the tests never need again.
     execFileSync('podman', ['build', '--pull=never', '--layers=false', '--force-rm', '--label', `${LABEL}=${context}-${standInInputs}`, '--tag', PAUSE_IMAGE, ROOT], { stdio: ['ignore', 'inherit', 'inherit'] });
+  });
+}
+
+if (process.argv.includes('arm64') && labelOf(PAUSE_IMAGE_ARM64, LABEL) !== `${context}-${standInInputs}`) {
+  rebuild(PAUSE_IMAGE_ARM64, () => {
+    // Without BUILDPLATFORM given, buildah 1.28 (Debian 12) looks for an arm64
+    // builder image for `FROM --platform=$BUILDPLATFORM` ("image not known");
+    // naming the build machine's platform puts it right. (buildx needs nothing.)
+    const buildPlatform = `linux/${arch() === 'arm64' ? 'arm64' : 'amd64'}`;
+    execFileSync('podman', ['build', '--platform', 'linux/arm64', '--build-arg', `BUILDPLATFORM=${buildPlatform}`, '--pull=never', '--layers=false', '--force-rm',
+      '--label', `${LABEL}=${context}-${standInInputs}`, '--tag', PAUSE_IMAGE_ARM64, ROOT], { stdio: ['ignore', 'inherit', 'inherit'] });
   });
 }
 

@@ -10,6 +10,8 @@ import { join, relative } from 'node:path';
 import { ROOT } from '../../helpers/paths.ts';
 
 export const PAUSE_IMAGE = 'localhost/pause.ts:test';
+/** The same Dockerfile built for linux/arm64 (cross-built; run under qemu-user). */
+export const PAUSE_IMAGE_ARM64 = 'localhost/pause.ts:test-arm64';
 export const BUSYBOX_IMAGE = 'localhost/pause-test-busybox:latest';
 export const LABEL = 'io.github.pause-ts.inputs';
 
@@ -33,16 +35,20 @@ export function contextHash(): string {
 /** For the beforeAll that calls ensureImages(): a first build (debootstrap, npm ci, the SEA) takes minutes. */
 export const IMAGES_TIMEOUT_MS = 20 * 60_000;
 
-let ensured = false;
-/** Makes sure every image exists and is current; once per process, serialised across processes. */
-export function ensureImages(): void {
-  if (ensured) return;
+const ensured = new Set<string>();
+/**
+ * Makes sure every image exists and is current (with 'arm64', the arm64 pause
+ * image too); once per process, serialised across processes.
+ */
+export function ensureImages(...extra: 'arm64'[]): void {
+  const key = extra.join(',');
+  if (ensured.has(key)) return;
   const lockDir = join(ROOT, '.tmp');
   mkdirSync(lockDir, { recursive: true });
-  const result = spawnSync('flock', [join(lockDir, 'image-build.lock'), process.execPath, join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(import.meta.dirname, 'build-images.ts')], {
+  const result = spawnSync('flock', [join(lockDir, 'image-build.lock'), process.execPath, join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(import.meta.dirname, 'build-images.ts'), ...extra], {
     stdio: ['ignore', 'inherit', 'inherit'],
     timeout: IMAGES_TIMEOUT_MS,
   });
   if (result.status !== 0) throw new Error(`building the test images failed (${result.status ?? result.signal ?? result.error?.message}); see the output above`);
-  ensured = true;
+  ensured.add(key);
 }

@@ -1,0 +1,48 @@
+// The arm64 image from the same Dockerfile (cross-built: Node's arm64 binary with
+// our script injected, Debian's arm64 libraries) runs under qemu-user.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ROOT } from '../helpers/paths.ts';
+import { onCleanup } from '../helpers/process.ts';
+import { hostPid, orphansLeftAfterStorm, runDetached, skipUnless, uniqueName } from './helpers/containers.ts';
+import { pod, podQuiet } from './helpers/engine.ts';
+import { BUSYBOX_IMAGE, ensureImages, IMAGES_TIMEOUT_MS, PAUSE_IMAGE_ARM64 } from './helpers/images.ts';
+import { ensureArm64Emulation } from './helpers/qemu.ts';
+
+// Missing packages fail in CI; a machine that cannot register binfmt_misc (an
+// unprivileged CI container, say) is told and skipped, in CI too: it cannot run arm64 at all.
+const skip = skipUnless(['podman', 'runc', 'debootstrap', 'flock', 'readelf', 'qemu-aarch64-static', 'update-binfmts']) || ensureArm64Emulation();
+if (skip) process.stderr.write(`arm64 image tests skipped: ${skip}\n`);
+
+describe.skipIf(skip)('the arm64 image under qemu-user', () => {
+  beforeAll(() => ensureImages('arm64'), IMAGES_TIMEOUT_MS);
+
+  it('is an arm64 image whose /pause is an AArch64 executable', () => {
+    const name = uniqueName('arm64-copy');
+    pod(['create', '--name', name, PAUSE_IMAGE_ARM64]);
+    onCleanup(() => podQuiet(['rm', '--force', name]));
+    const dir = mkdtempSync(join(ROOT, '.tmp', 'arm64-'));
+    onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+    pod(['cp', `${name}:/pause`, join(dir, 'pause')]);
+    const header = execFileSync('readelf', ['--file-header', join(dir, 'pause')], { encoding: 'utf8' });
+    expect(pod(['image', 'inspect', '--format', '{{.Architecture}}', PAUSE_IMAGE_ARM64]).trim()).toBe('arm64');
+    expect(header).toMatch(/Machine:\s+AArch64/);
+  });
+
+  it('runs /pause -v', () => {
+    const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    const name = uniqueName('arm64-version');
+    onCleanup(() => podQuiet(['rm', '--force', name]));
+    expect(pod(['run', '--name', name, PAUSE_IMAGE_ARM64, '-v'])).toContain(`pause.ts ${version}`);
+  });
+
+  it('reaps 1,000 orphans made in a container sharing its PID namespace', async () => {
+    const pause = runDetached(uniqueName('arm64-pause'), [PAUSE_IMAGE_ARM64]);
+    const worker = runDetached(uniqueName('arm64-worker'), [`--pid=container:${pause}`, BUSYBOX_IMAGE, 'sleep', '3600']);
+    const { before, after } = await orphansLeftAfterStorm(hostPid(pause), (script) => { pod(['exec', worker, 'sh', '-c', script]); });
+    expect(after.filter((p) => p.state === 'Z')).toEqual([]);
+    expect(after).toHaveLength(before);
+  });
+});
