@@ -7,10 +7,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PAUSE } from './helpers/paths.ts';
-import { inNamespaceArgs, orphanStormScript } from './helpers/pid1.ts';
-import { catches, childrenOf, isAlive, isZombie, run, start, statusField, waitFor } from './helpers/process.ts';
+import { inNamespaceArgs, isPauseModeReady, orphanStormScript } from './helpers/pid1.ts';
+import { childrenOf, isAlive, isZombie, run, start, statusField, waitFor } from './helpers/process.ts';
 
-const SIGTERM = 15;
 let rootfs: string;
 
 /** The files `ldd` says the executable loads, loader included. */
@@ -38,7 +37,7 @@ describe('pause mode in a read-only, empty root as uid 65535', () => {
     const pause = start('unshare', ['--mount', '--pid', '--fork', 'sh', '-c', script]);
     const pid = await waitFor('pause under chroot', () => {
       const [inner] = childrenOf(pause.child.pid!);
-      return inner !== undefined && readlinkSync(`/proc/${inner}/exe`).endsWith('/pause') && catches(inner, SIGTERM) ? inner : undefined;
+      return inner !== undefined && readlinkSync(`/proc/${inner}/exe`).endsWith('/pause') && isPauseModeReady(inner) ? inner : undefined;
     });
     expect(statusField(pid, 'Uid')?.split(/\s+/)).toEqual(['65535', '65535', '65535', '65535']);
     expect(readlinkSync(`/proc/${pid}/root`)).toBe(rootfs);

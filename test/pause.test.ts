@@ -2,12 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { PAUSE } from './helpers/paths.ts';
-import { inNamespaceArgs, orphanStormScript, startAsPid1 } from './helpers/pid1.ts';
-import { catches, childrenOf, cpuTicks, ignores, isAlive, isZombie, run, start, voluntarySwitches, waitFor } from './helpers/process.ts';
-
-const SIGINT = 2;
-const SIGTERM = 15;
-const SIGCHLD = 17;
+import { inNamespaceArgs, isPauseModeReady, orphanStormScript, startAsPid1 } from './helpers/pid1.ts';
+import { childrenOf, cpuTicks, isAlive, isZombie, run, start, voluntarySwitches, waitFor } from './helpers/process.ts';
 
 /**
  * Starts pause as PID 1 and waits until it has set up its signals. Until then
@@ -16,8 +12,7 @@ const SIGCHLD = 17;
  */
 async function startPause(options: Parameters<typeof startAsPid1>[2] = {}) {
   const pause = await startAsPid1(PAUSE, [], options);
-  await waitFor('pause to handle SIGTERM and ignore SIGCHLD', () =>
-    catches(pause.pid, SIGTERM) && catches(pause.pid, SIGINT) && ignores(pause.pid, SIGCHLD));
+  await waitFor('pause to set up its signals', () => isPauseModeReady(pause.pid));
   return pause;
 }
 
@@ -113,7 +108,7 @@ describe('pause mode not as PID 1', () => {
   it('warns, keeps running, and stops on SIGTERM', async () => {
     const pause = start(PAUSE, []);
     await waitFor('the warning and the handlers', () =>
-      pause.stderr().includes('Warning: pause should be the first process\n') && catches(pause.child.pid!, SIGTERM));
+      pause.stderr().includes('Warning: pause should be the first process\n') && isPauseModeReady(pause.child.pid!));
     process.kill(pause.child.pid!, 'SIGHUP'); // would end a process without a handler
     process.kill(pause.child.pid!, 'SIGTERM');
     const { code } = await pause.exited;

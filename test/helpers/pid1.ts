@@ -1,7 +1,7 @@
 // Runs a command as PID 1 of a new PID namespace, as a container runtime would.
 import { spawnSync } from 'node:child_process';
 import { getuid } from 'node:process';
-import { start, waitFor, childrenOf, type Started, onCleanup, killTree } from './process.ts';
+import { start, waitFor, childrenOf, type Started, onCleanup, killTree, ignores } from './process.ts';
 import type { SpawnOptions } from 'node:child_process';
 
 /** `unshare` arguments for a fresh PID namespace with its own /proc; as non-root, in a user namespace. */
@@ -42,4 +42,14 @@ export function inNamespaceArgs(pid: number, script: string): [string, string[]]
 /** A perl one-liner that makes `count` orphans: each child forks a grandchild and exits at once. */
 export function orphanStormScript(count: number): string {
   return `perl -e 'for (1..${count}) { my $p = fork; die "fork: $!" unless defined $p; if ($p == 0) { fork; exit 0 } waitpid($p, 0) }'`;
+}
+
+/**
+ * Pause mode has set up every signal. Node itself catches SIGINT and SIGTERM
+ * from its own start-up (to restore the terminal, then die of the signal), so
+ * a caught SIGTERM proves nothing; pause mode sets its dispositions in signal
+ * order, and SIGRTMAX (64), set to SIG_IGN, comes last.
+ */
+export function isPauseModeReady(pid: number): boolean {
+  return ignores(pid, 64);
 }
