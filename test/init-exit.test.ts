@@ -104,8 +104,8 @@ describe('the same exit status as tini', () => {
     }
   });
 
-  test.skipIf(!haveTini)('exec failures: not found (ENOENT) and not executable (EACCES)', async () => {
-    for (const command of ['/nonexistent/command', 'no-such-command-in-path', notExecutable, dir]) {
+  test.skipIf(!haveTini)('exec failures: not found (ENOENT), not executable (EACCES), name too long', async () => {
+    for (const command of ['/nonexistent/command', 'no-such-command-in-path', notExecutable, dir, 'x'.repeat(300)]) {
       const [pause, tini] = await Promise.all([run(PAUSE, ['--', command]), run('tini', ['-s', '--', command])]);
       expect({ command, pause: pause.code }).toEqual({ command, pause: tini.code });
     }
