@@ -1,7 +1,8 @@
 // The pause container under the tightest settings a pod may give it: read-only
 // root without a tmpfs, no capabilities, no new privileges, user 65535.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { statusField } from '../helpers/process.ts';
+import { isPauseModeReady } from '../helpers/pid1.ts';
+import { statusField, waitFor } from '../helpers/process.ts';
 import { commandLine, hostPid, orphansLeftAfterStorm, runDetached, skipUnless, uniqueName } from './helpers/containers.ts';
 import { containerLog, pod } from './helpers/engine.ts';
 import { BUSYBOX_IMAGE, ensureImages, IMAGES_TIMEOUT_MS, PAUSE_IMAGE } from './helpers/images.ts';
@@ -32,8 +33,12 @@ describe.skipIf(skip)('a hardened pause container', () => {
     expect(after).toHaveLength(before);
   });
 
-  it('exits 0 on SIGTERM from podman stop, not by the SIGKILL that follows a timeout', () => {
+  it('exits 0 on SIGTERM from podman stop, not by the SIGKILL that follows a timeout', async () => {
     const name = runDetached(uniqueName('hardened'), [...HARDENED, PAUSE_IMAGE]);
+    // A PID 1 drops a signal it has no handler for: SIGTERM sent during Node's
+    // start-up would be lost, and podman would SIGKILL after the timeout.
+    const pid = hostPid(name);
+    await waitFor('pause to have set up its signals', () => isPauseModeReady(pid));
     pod(['stop', '--time', '30', name]);
     expect(pod(['inspect', '--format', '{{.State.ExitCode}}', name]).trim()).toBe('0');
     expect(containerLog(name)).toContain('Shutting down, got signal: Terminated');

@@ -1,6 +1,8 @@
 // podman's own pods with our image as the infra container, as
 // `podman pod create --infra-image` or containers.conf's infra_image make them.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isPauseModeReady } from '../helpers/pid1.ts';
+import { waitFor } from '../helpers/process.ts';
 import { hostPid, orphansLeftAfterStorm, skipUnless, uniqueName } from './helpers/containers.ts';
 import { pod, podQuiet } from './helpers/engine.ts';
 import { BUSYBOX_IMAGE, ensureImages, IMAGES_TIMEOUT_MS, PAUSE_IMAGE } from './helpers/images.ts';
@@ -36,7 +38,9 @@ describe.skipIf(skip)('a podman pod whose infra container is our image', () => {
 
   // Last: it stops the pod. pause exits on SIGTERM at once; a pause that
   // ignored it would hold `pod stop` for the 10 s until podman's SIGKILL.
-  it('stops in under 2 s with podman pod stop', () => {
+  it('stops in under 2 s with podman pod stop', async () => {
+    const pid = infraPid();
+    await waitFor('pause to have set up its signals', () => isPauseModeReady(pid));
     const started = performance.now();
     pod(['pod', 'stop', name]);
     const elapsed = performance.now() - started;
