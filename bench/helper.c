@@ -5,10 +5,13 @@
  *                        received print CLOCK_MONOTONIC in ns on its own line.
  *                        The forwarding benchmark's child, the same for every init.
  *   helper time PROG...  run PROG once (stdio to /dev/null), print the ns from
- *                        fork to its reaping, then its exit status.
- *   helper storm N       make N orphans: each child forks a grandchild and exits
- *                        at once, leaving the grandchild to the namespace's
- *                        reaper; print CLOCK_MONOTONIC in ns after the last fork.
+ *                        fork to its reaping, its wait status, and the CPU ns
+ *                        (user + system, all threads) it used.
+ *   helper storm N       make N orphans that exit at once: a child forks N
+ *                        grandchildren, which wait on a pipe, and exits, leaving
+ *                        them to the namespace's reaper; then the pipe's last
+ *                        write end is closed and all N exit together. Prints
+ *                        CLOCK_MONOTONIC in ns at that release.
  *
  * sigwaitinfo() takes the signal synchronously: no handler, no libc buffering
  * between the kernel's delivery and the timestamp.
@@ -19,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -55,22 +59,41 @@ static int time_once(char **argv) {
     _exit(127);
   }
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {}
-  printf("%lld %d\n", now_ns() - start, status);
+  struct rusage usage;
+  while (wait4(pid, &status, 0, &usage) < 0) {}
+  long long elapsed = now_ns() - start;
+  long long cpu = (usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000000000LL
+    + (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) * 1000LL;
+  printf("%lld %d %lld\n", elapsed, status, cpu);
   return 0;
 }
 
 static int storm(int count) {
-  for (int i = 0; i < count; i++) {
-    pid_t pid = fork();
-    if (pid < 0) return 1;
-    if (pid == 0) {
-      fork();
-      _exit(0);
+  int gate[2];
+  if (pipe(gate) != 0) return 1;
+  pid_t middle = fork();
+  if (middle < 0) return 1;
+  if (middle == 0) {
+    for (int i = 0; i < count; i++) {
+      pid_t pid = fork();
+      if (pid < 0) _exit(1);
+      if (pid == 0) {
+        /* Wait at the gate: read() returns 0 once every write end is closed. */
+        char byte;
+        close(gate[1]);
+        while (read(gate[0], &byte, 1) < 0) {}
+        _exit(0);
+      }
     }
-    while (waitpid(pid, NULL, 0) < 0) {}
+    _exit(0); /* leaves all of them to the namespace's reaper */
   }
-  printf("%lld\n", now_ns());
+  close(gate[0]);
+  int status = 0;
+  while (waitpid(middle, &status, 0) < 0) {}
+  if (status != 0) return 1;
+  long long released = now_ns();
+  close(gate[1]); /* every orphan exits now */
+  printf("%lld\n", released);
   return 0;
 }
 

@@ -27,7 +27,8 @@ function lineReader(stream: NodeJS.ReadableStream): (timeoutMs: number) => Promi
   };
 }
 
-async function latencies(argv: string[], count: number): Promise<number[]> {
+/** Latencies in µs of `count` SIGUSR1s sent to `argv` (an init running the receiver). */
+export async function latencies(argv: string[], count: number): Promise<number[]> {
   const init = launch(argv, { stdio: ['ignore', 'pipe', 'ignore'] });
   const pid = init.pid;
   if (pid === undefined || !init.stdout) throw new Error(`bench: cannot start ${argv.join(' ')}`);

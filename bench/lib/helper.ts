@@ -19,9 +19,11 @@ export function receiverCommand(helper: string | null): string[] {
     '$| = 1; $SIG{USR1} = sub { printf "%.0f\\n", clock_gettime(CLOCK_MONOTONIC) * 1e9 }; print "ready\\n"; sleep 1 while 1'];
 }
 
-/** Makes `count` orphans and prints CLOCK_MONOTONIC ns after the last one. */
+/** Makes `count` orphans that exit all at once; prints CLOCK_MONOTONIC ns at their release. */
 export function stormCommand(helper: string | null, count: number): string[] {
   if (helper) return [helper, 'storm', String(count)];
-  return ['perl', '-MTime::HiRes=clock_gettime,CLOCK_MONOTONIC', '-e',
-    `for (1..${count}) { my $p = fork; die "fork: $!" unless defined $p; if ($p == 0) { fork; exit 0 } waitpid($p, 0) } printf "%.0f\\n", clock_gettime(CLOCK_MONOTONIC) * 1e9`];
+  return ['perl', '-MPOSIX=_exit', '-MTime::HiRes=clock_gettime,CLOCK_MONOTONIC', '-e',
+    `pipe(my $r, my $w) or die; my $m = fork; die unless defined $m;
+     if ($m == 0) { for (1..${count}) { my $p = fork; _exit(1) unless defined $p; if ($p == 0) { close $w; sysread($r, my $b, 1); _exit(0) } } _exit(0) }
+     close $r; waitpid($m, 0); exit 1 if $?; my $t = clock_gettime(CLOCK_MONOTONIC); close $w; printf "%.0f\n", $t * 1e9`];
 }

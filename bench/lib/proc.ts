@@ -64,3 +64,9 @@ export function exe(pid: number): string {
     return '';
   }
 }
+
+/** True when pid is a zombie (state Z in /proc/PID/stat). */
+export function isZombie(pid: number): boolean {
+  const stat = read(`/proc/${pid}/stat`);
+  return stat.charAt(stat.lastIndexOf(')') + 2) === 'Z';
+}
