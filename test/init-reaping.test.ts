@@ -56,6 +56,12 @@ describe('as PID 1', () => {
     expect(pause.stderr()).toContain(`pause: reaped pid ${leftover} signal=SIGKILL\n`);
   });
 
+  test('the exit status is the child\'s, not that of what is killed after it', async () => {
+    const pause = await startAsPid1(PAUSE, ['-w', '--', 'sh', '-c', 'sleep 100 & echo "leftover $!"; exit 5']);
+    expect((await pause.exited).code).toBe(5);
+    expect(pause.stderr()).toContain(`pause: reaped pid ${pidIn(pause.stdout(), 'leftover')} signal=SIGTERM\n`);
+  });
+
   test('with --grace-period 0 pause exits at once', async () => {
     const pause = await startAsPid1(PAUSE, ['--grace-period', '0', '-w', '--', 'sh', '-c', LEFTOVER]);
     const { code, ms } = await windDown(pause);

@@ -67,10 +67,11 @@ describe.each([['not PID 1', false], ['PID 1', true]] as const)('%s', (_, asPid1
   test('a child that exits during a storm: pause exits with its status', async () => {
     const { pause, pid } = await launch(asPid1, childScript({ seconds: 0.2 }));
     await waitFor('the child', () => pause.stdout().includes('ready'));
-    // Not a bound on time: while signals come faster than its handler takes
-    // them, pause's main thread runs nothing but that handler, and the exit is
-    // acted on once the storm has passed (tini, which takes signals with
-    // sigtimedwait, exits at once). What must hold is that it is not lost.
+    // Not a bound on time: while real-time signals come faster than they are
+    // taken, every thread of pause runs nothing but libuv's signal handler
+    // (they contend for its lock), no JavaScript runs, and the exit is acted
+    // on once the storm has passed; tini, which takes signals one at a time
+    // with sigtimedwait, exits at once. What must hold is that it is not lost.
     const sender = storm(pid, 60_000);
     expect(await pause.exited).toEqual({ code: 7, signal: null });
     await sender.exited;
