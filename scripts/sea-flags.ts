@@ -13,10 +13,4 @@ export const SEA_EXEC_ARGV: readonly string[] = [
   // One V8 platform worker instead of one per core: each thread takes a PID
   // in the pod's PID namespace, and pause runs no JavaScript worth a second.
   '--v8-pool-size=1',
-  // Interpret only: pause runs little JavaScript, and V8 compiling it to
-  // machine code on the fly (then on a background thread) only added
-  // latency spikes. Measured by bench/tune.ts (docs/bench.md): forwarding p99
-  // 49-98 µs instead of 143-459 µs, reaping-storm CPU a half to a third,
-  // start-up +1-3 ms CPU, anon RSS -52 kB. It also turns off WebAssembly.
-  '--jitless',
 ];
