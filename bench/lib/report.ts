@@ -111,7 +111,7 @@ export function markdown(results: Results, chart: string): string {
   const parts = [
     `# Benchmark results${results.quick ? ' (quick mode: few iterations, figures not meaningful)' : ''}`,
     '',
-    `${results.date} · Linux ${results.machine.kernel} · ${results.machine.cpus} CPUs · load ${results.machine.load.map((l) => l.toFixed(2)).join(' ')} at the start · ${results.machine.node}`,
+    `${results.date} · Linux ${results.machine.kernel} · ${results.machine.cpus} CPUs · load average ${results.machine.load.map((l) => l.toFixed(2)).join(' ')} at the start, ${results.machine.loadAtEnd.map((l) => l.toFixed(2)).join(' ')} at the end (a storm of 10,000 runnable orphans raises it) · ${results.machine.node}`,
     '',
     `Programs: ${Object.entries(results.tools).map(([k, v]) => `${k} ${v}`).join(' · ')}. Made by \`npm run bench\` (bench/run.ts). Cells: median (range). "floor": an empty SEA from the same build and execArgv. Ratios are of the medians; 0 ÷ 0 counts as 1×.`,
     '',
@@ -123,7 +123,7 @@ export function markdown(results: Results, chart: string): string {
     '|---|---|---|',
     ...targets(results.figures).map((t) => `| ${t.text} | ${t.met === null ? '—' : t.met ? 'yes' : 'NO'} | ${t.seen} |`),
   ];
-  for (const figure of results.figures) {
+  for (const figure of [...results.figures].sort((a, b) => a.id.localeCompare(b.id))) {
     parts.push('', `## ${figure.id}. ${figure.title}`, '', figure.method, '', table(figure, all));
   }
   return `${parts.join('\n')}\n`;
@@ -142,7 +142,7 @@ export function svg(results: Results): string {
   const hi = 3; // 1000×
   const x = (value: number) => {
     const v = value <= 0 ? lo : Number.isFinite(value) ? Math.min(hi, Math.max(lo, Math.log10(value))) : hi;
-    return left + ((v - lo) / (hi - lo)) * plot;
+    return Math.round((left + ((v - lo) / (hi - lo)) * plot) * 10) / 10;
   };
   const esc = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
   const out = [

@@ -29,7 +29,8 @@ export interface Figure {
 export interface Results {
   date: string;
   quick: boolean;
-  machine: { kernel: string; cpus: number; node: string; load: number[] };
+  /** load: the 1, 5 and 15 min load averages as the run began; loadAtEnd as it ended. */
+  machine: { kernel: string; cpus: number; node: string; load: number[]; loadAtEnd: number[] };
   tools: Record<string, string>;
   figures: Figure[];
 }
