@@ -20,6 +20,9 @@ import { timeOnce } from './lib/startup.ts';
 const root = resolve(import.meta.dirname, '..');
 const { values } = parseArgs({ options: {
   runs: { type: 'string', default: '30' },
+  signals: { type: 'string', default: '500' },
+  // Comma-separated names of the variants to measure (default: all).
+  variants: { type: 'string' },
   out: { type: 'string', default: join(root, 'bench', 'results', 'tuning.md') },
 } });
 const runs = Number(values.runs);
@@ -39,8 +42,9 @@ writeFileSync(snapshotBundle, "require('node:v8').startupSnapshot.setDeserialize
 
 interface Variant { name: string; main: string; execArgv: readonly string[]; useCodeCache: boolean; useSnapshot?: boolean; forwards: boolean }
 const pause = (name: string, extra: string[], useCodeCache = true): Variant => ({ name, main: pauseBundle, execArgv: [...SEA_EXEC_ARGV, ...extra], useCodeCache, forwards: true });
-const variants: Variant[] = [
+const allVariants: Variant[] = [
   pause('pause as built', []),
+  { ...pause('without --v8-pool-size=1', []), execArgv: SEA_EXEC_ARGV.filter((flag) => flag !== '--v8-pool-size=1') },
   pause('useCodeCache: false', [], false),
   pause('--max-semi-space-size=1', ['--max-semi-space-size=1']),
   pause('--max-old-space-size=16', ['--max-old-space-size=16']),
@@ -53,6 +57,10 @@ const variants: Variant[] = [
   { name: 'floor', main: floorBundle, execArgv: SEA_EXEC_ARGV, useCodeCache: true, forwards: false },
   { name: 'floor, useSnapshot', main: snapshotBundle, execArgv: SEA_EXEC_ARGV, useCodeCache: false, useSnapshot: true, forwards: false },
 ];
+
+const wanted = values.variants?.split(',');
+const variants = allVariants.filter((variant) => !wanted || wanted.includes(variant.name));
+const signals = Number(values.signals);
 
 function build(variant: Variant, i: number): string {
   const output = join(work, `variant-${i}`);
@@ -90,13 +98,13 @@ await Promise.all(idle.flat().map((child) => stop(child)));
 process.stderr.write('tune: forwarding\n');
 const forwarding: (number[] | null)[] = [];
 for (const [i, file] of built.entries()) {
-  forwarding.push(variants[i]?.forwards && !broken.has(i) ? await latencies([file, '--', ...receiverCommand(helper)], 500) : null);
+  forwarding.push(variants[i]?.forwards && !broken.has(i) ? await latencies([file, '--', ...receiverCommand(helper)], signals) : null);
 }
 
 const fmt = (value: number) => (Number.isFinite(value) ? value.toFixed(1) : '—');
 const lines = [
   '# SEA tuning: one change at a time', '',
-  `${new Date().toISOString()}, ${runs} start-ups each (medians, programs taking turns), 3 idle instances each, 500 forwarded SIGUSR1s each; load ${loadavg().map((l) => l.toFixed(2)).join(' ')} at the end. Made by \`tsx bench/tune.ts\`. Base execArgv: \`${SEA_EXEC_ARGV.join(' ')}\`.`, '',
+  `${new Date().toISOString()}, ${runs} start-ups each (medians, programs taking turns), 3 idle instances each, ${signals} forwarded SIGUSR1s each; load ${loadavg().map((l) => l.toFixed(2)).join(' ')} at the end. Made by \`tsx bench/tune.ts\`. Base execArgv: \`${SEA_EXEC_ARGV.join(' ')}\`.`, '',
   '| variant | `-v` wall (ms) | `-v` CPU (ms) | `-- /bin/true` wall (ms) | `-- /bin/true` CPU (ms) | idle anon RSS (kB) | threads | forward p50 / p99 (µs) |',
   '|---|---|---|---|---|---|---|---|',
 ];
