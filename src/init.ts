@@ -5,11 +5,11 @@ import { getSystemErrorMessage } from 'node:util';
 import type { InitOptions } from './cli.ts';
 import { keepAlive } from './keep-alive.ts';
 import {
-  ignoreSignal, isOpenDescriptor, kill, ownsTerminalForeground, reapOne, reclaimTerminalForeground,
+  blockSignals, exitNow, ignoreSignal, isOpenDescriptor, kill, ownsTerminalForeground, reapOne, reclaimTerminalForeground,
   setChildSubreaper, setParentDeathSignal, spawn, unblockSignals, ESRCH,
 } from './libc.ts';
 import { log, setLogFormat, type Fields } from './log.ts';
-import { descendantsOf } from './procfs.ts';
+import { descendantsOf, otherThreadsAccepting } from './procfs.ts';
 import { canListenToRealtime, onSignal } from './signal-events.ts';
 import { ALL_SIGNALS, initDisposition, signalName, SIGCONT, SIGKILL, SIGRTMIN, SIGTERM, SIGUSR1 } from './signals.ts';
 import { decodeWaitStatus, exitCodeFor, type ChildEnd } from './wait-status.ts';
@@ -38,7 +38,7 @@ export function runInit(options: InitOptions): void {
   };
   function fatal(message: string, code = EXIT_INTERNAL): never {
     log('error', message);
-    process.exit(code);
+    exitNow(code);
   }
   const isPid1 = process.pid === 1;
 
@@ -134,16 +134,19 @@ export function runInit(options: InitOptions): void {
     const raw = exitCodeFor(end);
     const code = options.remapExit.has(raw) ? 0 : raw;
     verbose(`exiting`, { code, ...(code === raw ? {} : { remapped: raw }) });
-    process.exit(code);
+    exitNow(code);
   }
 
+  const handled: number[] = [];
   for (const signo of ALL_SIGNALS) {
     switch (initDisposition(signo)) {
       case 'forward':
-        if (!onSignal(signo, forward)) ignoreSignal(signo);
+        if (onSignal(signo, forward)) handled.push(signo);
+        else ignoreSignal(signo);
         break;
       case 'reap':
         onSignal(signo, reap);
+        handled.push(signo);
         break;
       case 'ignore':
         ignoreSignal(signo);
@@ -159,6 +162,16 @@ export function runInit(options: InitOptions): void {
   // start the inspector; that leaves SIGUSR1 blocked in every thread. Now that
   // a listener is in place, let the main thread take it: it is forwarded.
   unblockSignals([SIGUSR1]);
+  // A handled signal runs libuv's C handler, which writes its number to a
+  // pipe that the main thread's event loop reads. Real-time signals queue (up
+  // to RLIMIT_SIGPENDING, ~100,000), and while any is pending the kernel
+  // delivers the next one to a thread the moment it returns from the last:
+  // a main thread that takes them runs handlers only, never the loop, and a
+  // flood of them would hide the child's exit until the queue drained (tens of
+  // seconds, measured). So the main thread blocks them when another of Node's
+  // threads takes them (SIGUSR1 excepted: Node blocks it in every other thread).
+  const offMain = handled.filter((signo) => signo !== SIGUSR1);
+  if (otherThreadsAccepting(offMain) > 0) blockSignals(offMain);
 
   const listenFds = Number(process.env['LISTEN_FDS'] ?? '0');
   const activation = Number.isInteger(listenFds) && listenFds > 0

@@ -19,6 +19,7 @@ const PR_SET_PDEATHSIG = 1;
 /** <linux/prctl.h>: become the reaper of orphaned descendants (Linux ≥ 3.4). */
 const PR_SET_CHILD_SUBREAPER = 36;
 /** <bits/sigaction.h> via <signal.h>: the `how` of pthread_sigmask. */
+const SIG_BLOCK = 0;
 const SIG_UNBLOCK = 1;
 /** <bits/signum-generic.h>: sighandler_t SIG_IGN is ((__sighandler_t) 1). */
 const SIG_IGN = 1n;
@@ -51,6 +52,7 @@ const core = ffi.dlopen(null, {
   sigemptyset: { arguments: ['pointer'], return: 'int32' },
   sigaddset: { arguments: ['pointer', 'int32'], return: 'int32' },
   __errno_location: { arguments: [], return: 'pointer' },
+  _exit: { arguments: ['int32'], return: 'void' },
 });
 const c = core.functions;
 const errnoAddress = c.__errno_location();
@@ -100,13 +102,32 @@ export function ignoreSignal(signo: number): Errno {
   return c.signal(signo, SIG_IGN) === 0xffff_ffff_ffff_ffffn ? errno() : 0;
 }
 
-/** Unblocks signals in the calling (main) thread only. */
-export function unblockSignals(signals: readonly number[]): Errno {
+function changeThreadMask(how: number, signals: readonly number[]): Errno {
   const set = Buffer.alloc(SIGSET_BYTES);
   c.sigemptyset(set);
   for (const signo of signals) c.sigaddset(set, signo);
-  const error = c.pthread_sigmask(SIG_UNBLOCK, set, null);
-  return error; // pthread_* return the error number itself.
+  return c.pthread_sigmask(how, set, null); // pthread_* return the error number itself.
+}
+
+/** Unblocks signals in the calling (main) thread only. */
+export function unblockSignals(signals: readonly number[]): Errno {
+  return changeThreadMask(SIG_UNBLOCK, signals);
+}
+
+/** Blocks signals in the calling (main) thread only. */
+export function blockSignals(signals: readonly number[]): Errno {
+  return changeThreadMask(SIG_BLOCK, signals);
+}
+
+/**
+ * _exit(2): ends every thread at once. Node's own exit first joins its
+ * threads, and a thread that the kernel keeps handing queued real-time
+ * signals (up to RLIMIT_SIGPENDING of them) may not get there for seconds.
+ * Everything pause writes is written synchronously, so nothing is lost.
+ */
+export function exitNow(code: number): never {
+  c._exit(code);
+  throw new Error('_exit returned');
 }
 
 // --- What only the init mode needs, resolved on first use so that pause mode

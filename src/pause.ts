@@ -1,7 +1,7 @@
 // Pause mode: hold the pod's namespaces, reap every orphan, stop on SIGINT or
 // SIGTERM. Behaves as Kubernetes' build/pause/linux/pause.c, with one change
 // in how it reaps (below).
-import { ignoreSignal, reapOne } from './libc.ts';
+import { exitNow, ignoreSignal, reapOne } from './libc.ts';
 import { writeStderr } from './log.ts';
 import { ALL_SIGNALS, pauseDisposition, STOP_DESCRIPTIONS } from './signals.ts';
 import { onSignal } from './signal-events.ts';
@@ -15,7 +15,7 @@ export function runPause(): void {
     if (disposition === 'stop') {
       onSignal(signo, () => {
         writeStderr(`Shutting down, got signal: ${STOP_DESCRIPTIONS[signo]}\n`);
-        process.exit(0);
+        exitNow(0);
       });
     } else if (disposition === 'ignore') {
       // SIG_IGN, not a do-nothing handler: an ignored signal is discarded by

@@ -56,3 +56,23 @@ export function descendantsOf(root: number, procRoot = '/proc'): number[] {
   }
   return found;
 }
+
+/**
+ * How many of this process's threads, other than the main one, leave every
+ * one of `signals` unblocked (SigBlk of /proc/self/task/TID/status). 0 when
+ * /proc is not there to say.
+ */
+export function otherThreadsAccepting(signals: readonly number[], procRoot = '/proc'): number {
+  const wanted = signals.reduce((mask, signo) => mask | (1n << BigInt(signo - 1)), 0n);
+  let count = 0;
+  try {
+    for (const tid of readdirSync(`${procRoot}/self/task`)) {
+      if (Number(tid) === process.pid) continue;
+      const blocked = /^SigBlk:\s*([0-9a-f]+)$/m.exec(readFileSync(`${procRoot}/self/task/${tid}/status`, 'latin1'))?.[1];
+      if (blocked !== undefined && (BigInt(`0x${blocked}`) & wanted) === 0n) count++;
+    }
+  } catch {
+    return 0;
+  }
+  return count;
+}
