@@ -36,8 +36,8 @@ export const SIGSET_BYTES = 128;
 export const SPAWNATTR_BYTES = 512;
 export const FILE_ACTIONS_BYTES = 256;
 const POINTER_BYTES = 8;
-/** Signals 1..64 fill the first 64 bits of a sigset_t. */
-const SIGRTMAX_BITS = 64;
+/** The highest signal number: the kernel's _NSIG - 1. */
+const SIGRTMAX = 64;
 
 // --- Bindings. Note the signature shape: `{ arguments, return }`; node:ffi
 // silently accepts `{ parameters, result }` and makes a zero-argument function.
@@ -49,8 +49,6 @@ const core = ffi.dlopen(null, {
   prctl: { arguments: ['int32', 'uint64', 'uint64', 'uint64', 'uint64'], return: 'int32' },
   signal: { arguments: ['int32', 'pointer'], return: 'pointer' },
   pthread_sigmask: { arguments: ['int32', 'pointer', 'pointer'], return: 'int32' },
-  sigemptyset: { arguments: ['pointer'], return: 'int32' },
-  sigaddset: { arguments: ['pointer', 'int32'], return: 'int32' },
   __errno_location: { arguments: [], return: 'pointer' },
   _exit: { arguments: ['int32'], return: 'void' },
 });
@@ -102,11 +100,20 @@ export function ignoreSignal(signo: number): Errno {
   return c.signal(signo, SIG_IGN) === 0xffff_ffff_ffff_ffffn ? errno() : 0;
 }
 
-function changeThreadMask(how: number, signals: readonly number[]): Errno {
+/**
+ * A sigset_t holding `signals`, written bit by bit as glibc lays it out
+ * (unsigned longs, signal n at bit n-1): cheaper than binding sigemptyset and
+ * sigaddset, and able to name glibc's internal 32 and 33, which sigaddset and
+ * sigfillset refuse.
+ */
+function sigset(signals: readonly number[]): Buffer {
   const set = Buffer.alloc(SIGSET_BYTES);
-  c.sigemptyset(set);
-  for (const signo of signals) c.sigaddset(set, signo);
-  return c.pthread_sigmask(how, set, null); // pthread_* return the error number itself.
+  for (const signo of signals) set[(signo - 1) >> 3]! |= 1 << ((signo - 1) & 7);
+  return set;
+}
+
+function changeThreadMask(how: number, signals: readonly number[]): Errno {
+  return c.pthread_sigmask(how, sigset(signals), null); // pthread_* return the error number itself.
 }
 
 /** Unblocks signals in the calling (main) thread only. */
@@ -206,13 +213,11 @@ export function spawn(request: SpawnRequest): SpawnResult {
   let error = lib.posix_spawnattr_init(attr) || lib.posix_spawn_file_actions_init(actions);
   if (error) return fail(error, 'posix_spawn setup');
   try {
-    const emptyMask = Buffer.alloc(SIGSET_BYTES);
-    // Every signal 1..64 back to SIG_DFL, written bit by bit (signal n is bit
-    // n-1): glibc's sigfillset leaves out its internal 32 and 33, and
+    const emptyMask = sigset([]);
+    // Every signal 1..64 back to SIG_DFL, glibc's internal 32 and 33 included:
     // posix_spawn sets whatever is not in this set to SIG_IGN in the child,
     // where it would outlive exec.
-    const allSignals = Buffer.alloc(SIGSET_BYTES);
-    allSignals.fill(0xff, 0, SIGRTMAX_BITS / 8);
+    const allSignals = sigset(Array.from({ length: SIGRTMAX }, (_, i) => i + 1));
     error = lib.posix_spawnattr_setflags(attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)
       || lib.posix_spawnattr_setpgroup(attr, 0)
       || lib.posix_spawnattr_setsigmask(attr, emptyMask)

@@ -28,7 +28,9 @@ interface TestBinding {
 function loadSignalWrap(): SignalWrapBinding | null {
   if (!process.execArgv.includes('--expose-internals')) return null;
   try {
-    const load = createRequire(process.execPath) as (id: string) => TestBinding;
+    // The executable's own `require` (a CommonJS bundle) loads it directly;
+    // the sources, run as ES modules, need one made for them.
+    const load = (typeof require === 'function' ? require : createRequire(process.execPath)) as (id: string) => TestBinding;
     return load('internal/test/binding').internalBinding('signal_wrap');
   } catch {
     return null;
