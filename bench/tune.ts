@@ -48,7 +48,7 @@ const allVariants: Variant[] = [
   pause('useCodeCache: false', [], false),
   pause('--max-semi-space-size=1', ['--max-semi-space-size=1']),
   pause('--max-old-space-size=16', ['--max-old-space-size=16']),
-  pause('--single-threaded', ['--single-threaded']),
+  { ...pause('without --single-threaded', []), execArgv: SEA_EXEC_ARGV.filter((flag) => flag !== '--single-threaded') },
   pause('--jitless', ['--jitless']),
   pause('--disable-wasm-trap-handler', ['--disable-wasm-trap-handler']),
   pause('--lite-mode', ['--lite-mode']),

@@ -19,4 +19,9 @@ export const SEA_EXEC_ARGV: readonly string[] = [
   // nothing but handlers, and a main thread waiting on one of them would
   // stall with the child's exit unseen (measured: 1 in 8 floods before, 0 in 20).
   '--single-threaded',
+  // No JIT: single-threaded V8 would compile hot code on the main thread,
+  // in the middle of forwarding a signal. pause runs little JavaScript, and
+  // interpreted it forwards with a steady tail (bench/results/tuning.md:
+  // p99 80 µs against 415 µs single-threaded with the JIT).
+  '--jitless',
 ];
