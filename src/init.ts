@@ -74,6 +74,9 @@ export function runInit(options: InitOptions): void {
       return;
     }
     const error = kill(options.processGroup ? -child : child, target);
+    // The hot path ends here: the JavaScript runs interpreted (--jitless), so
+    // log text is only built when it is going to be written.
+    if (error === 0 && !options.verbose) return;
     const to = options.processGroup ? `process group ${child}` : `pid ${child}`;
     if (error === 0) verbose(`forwarded ${signalName(target)} to ${to}`, target === signo ? {} : { received: signalName(signo) });
     else if (error !== ESRCH) log('warn', `cannot forward ${signalName(target)} to ${to}: ${getSystemErrorMessage(-error)}`);
