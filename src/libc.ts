@@ -6,6 +6,7 @@
 // dlopen(null) resolves symbols of the process itself, i.e. the glibc the
 // executable was linked against.
 import ffi from 'node:ffi';
+import { ALL_SIGNALS } from './signals.ts';
 
 // --- Constants, each with where it comes from (glibc 2.36 headers, Linux UAPI).
 /** <sys/wait.h>: return at once if no child has changed state. */
@@ -36,8 +37,6 @@ export const SIGSET_BYTES = 128;
 export const SPAWNATTR_BYTES = 512;
 export const FILE_ACTIONS_BYTES = 256;
 const POINTER_BYTES = 8;
-/** The highest signal number: the kernel's _NSIG - 1. */
-const SIGRTMAX = 64;
 
 // --- Bindings. Note the signature shape: `{ arguments, return }`; node:ffi
 // silently accepts `{ parameters, result }` and makes a zero-argument function.
@@ -217,7 +216,7 @@ export function spawn(request: SpawnRequest): SpawnResult {
     // Every signal 1..64 back to SIG_DFL, glibc's internal 32 and 33 included:
     // posix_spawn sets whatever is not in this set to SIG_IGN in the child,
     // where it would outlive exec.
-    const allSignals = sigset(Array.from({ length: SIGRTMAX }, (_, i) => i + 1));
+    const allSignals = sigset(ALL_SIGNALS);
     error = lib.posix_spawnattr_setflags(attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)
       || lib.posix_spawnattr_setpgroup(attr, 0)
       || lib.posix_spawnattr_setsigmask(attr, emptyMask)
