@@ -1,4 +1,4 @@
-// tsx bench/tune.ts [--runs N] [--out FILE]
+// tsx bench/tune.ts [--runs N] [--signals N] [--variants NAME,NAME] [--out FILE]
 //
 // The measured choices behind scripts/sea-flags.ts and the SEA config: builds
 // the current bundle (build/<arch>/pause/bundle.cjs, from `npm run build`) into
@@ -30,9 +30,12 @@ const work = join(root, '.tmp', 'tune');
 mkdirSync(work, { recursive: true });
 const base = join(root, 'build', arch(), `node-${process.versions.node}-stripped`);
 const pauseBundle = join(root, 'build', arch(), 'pause', 'bundle.cjs');
-if (!existsSync(base) || !existsSync(pauseBundle)) throw new Error('tune: run `npm run build` first');
-const helper = buildHelper(root, join(root, '.tmp', 'bench'));
-if (!helper) throw new Error('tune: needs a C compiler for CPU times');
+function fail(message: string): never {
+  process.stderr.write(`tune: ${message}\n`);
+  process.exit(1);
+}
+if (!existsSync(base) || !existsSync(pauseBundle)) fail('run `npm run build` first');
+const helper = buildHelper(root, join(root, '.tmp', 'bench')) ?? fail('needs a C compiler (cc) for CPU times');
 
 // The floor as a snapshot: its script runs from a V8 startup snapshot instead of being compiled.
 const floorBundle = join(work, 'floor.cjs');
@@ -42,14 +45,16 @@ writeFileSync(snapshotBundle, "require('node:v8').startupSnapshot.setDeserialize
 
 interface Variant { name: string; main: string; execArgv: readonly string[]; useCodeCache: boolean; useSnapshot?: boolean; forwards: boolean }
 const pause = (name: string, extra: string[], useCodeCache = true): Variant => ({ name, main: pauseBundle, execArgv: [...SEA_EXEC_ARGV, ...extra], useCodeCache, forwards: true });
+/** pause as built but for one of its own flags. */
+const without = (flag: string): Variant => ({ ...pause(`without ${flag}`, []), execArgv: SEA_EXEC_ARGV.filter((f) => f !== flag) });
 const allVariants: Variant[] = [
   pause('pause as built', []),
-  { ...pause('without --v8-pool-size=1', []), execArgv: SEA_EXEC_ARGV.filter((flag) => flag !== '--v8-pool-size=1') },
+  without('--v8-pool-size=1'),
   pause('useCodeCache: false', [], false),
   pause('--max-semi-space-size=1', ['--max-semi-space-size=1']),
   pause('--max-old-space-size=16', ['--max-old-space-size=16']),
-  { ...pause('without --single-threaded', []), execArgv: SEA_EXEC_ARGV.filter((flag) => flag !== '--single-threaded') },
-  pause('--jitless', ['--jitless']),
+  without('--single-threaded'),
+  without('--jitless'),
   pause('--disable-wasm-trap-handler', ['--disable-wasm-trap-handler']),
   pause('--lite-mode', ['--lite-mode']),
   pause('--no-opt', ['--no-opt']),
