@@ -35,11 +35,23 @@ function log(message: string): void {
   process.stderr.write(`bench: ${message}\n`);
 }
 
-if (process.platform !== 'linux') throw new Error('bench: Linux only');
+/** One line for the user, not a stack trace; the processes the bench started are killed on exit. */
+function fail(message: string, error?: unknown): never {
+  const reason = error === undefined ? '' : `: ${(error instanceof Error ? error.message : String(error)).replace(/^bench: /, '').split('\n')[0]}`;
+  log(`${message}${reason}`);
+  process.exit(1);
+}
+
+if (process.platform !== 'linux') fail('Linux only');
 const pause = join(root, 'dist', 'pause');
-if (!existsSync(pause)) throw new Error('bench: dist/pause is missing: run `npm run build` first');
+if (!existsSync(pause)) fail('dist/pause is missing: run `npm run build` first');
 log('building dist/floor and the helper if needed');
-const floor = ensureFloor(root, pause);
+let floor: string;
+try {
+  floor = ensureFloor(root, pause);
+} catch (error) {
+  fail('building dist/floor failed (its output is above)', error);
+}
 const helper = buildHelper(root, join(root, '.tmp', 'bench'));
 if (!helper) log('no C compiler: timing start-up from Node and using perl for the child and the storm');
 const programs = findPrograms(pause, floor);
@@ -57,7 +69,11 @@ const step = async (id: string, what: string, run: () => Figure[] | Promise<Figu
   if (!only.has(id)) return;
   log(what);
   const begin = Date.now();
-  figures.push(...await run());
+  try {
+    figures.push(...await run());
+  } catch (error) {
+    fail(`${what} failed`, error);
+  }
   log(`${what}: ${((Date.now() - begin) / 1000).toFixed(0)} s`);
 };
 await step('1', 'start-up', () => startupFigures(programs, sizes.startRuns, helper));
