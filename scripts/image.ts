@@ -40,8 +40,14 @@ const built = spawnSync(engine, ['build', '--tag', tag, ...crossArgs, ...passThr
 if (built.status !== 0) process.exit(built.status ?? 1);
 
 const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MiB (${bytes} bytes)`;
-const uncompressed = Number(execFileSync(engine, ['image', 'inspect', '--format', '{{.Size}}', tag], { encoding: 'utf8' }).trim());
-process.stdout.write(`image: ${tag}\n  uncompressed: ${mib(uncompressed)}\n  compressed:   ${mib(compressedSize())}\n`);
+try {
+  const uncompressed = Number(execFileSync(engine, ['image', 'inspect', '--format', '{{.Size}}', tag], { encoding: 'utf8' }).trim());
+  process.stdout.write(`image: ${tag}\n  uncompressed: ${mib(uncompressed)}\n  compressed:   ${mib(compressedSize())}\n`);
+} catch (error) {
+  // The image is built; only its sizes could not be read. One line, not a stack trace.
+  process.stderr.write(`image: built ${tag}, but measuring its size failed: ${(error as Error).message.split('\n')[0]}\n`);
+  process.exit(1);
+}
 
 /** The sum of the image's layers gzip'd as a push would, read from `save`'s archive. */
 function compressedSize(): number {
