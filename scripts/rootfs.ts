@@ -14,6 +14,12 @@ if (!executable || !rootfs) {
   process.stderr.write('usage: rootfs.ts EXECUTABLE DIR\n');
   process.exit(2);
 }
+// What goes wrong here (no readelf, a library not installed) is told in one
+// line of the image build's log, not as a stack trace.
+process.on('uncaughtException', (error) => {
+  process.stderr.write(`rootfs: ${error.message.split('\n')[0]}\n`);
+  process.exit(1);
+});
 
 function readelf(args: string[], file: string): string {
   return execFileSync('readelf', ['--wide', ...args, file], { encoding: 'utf8' });
