@@ -1,7 +1,7 @@
 // Containers for the image tests: started detached, removed after each test,
 // and watched from the host through /proc.
 import { readdirSync, readlinkSync } from 'node:fs';
-import { onCleanup, readProc, statusField, waitFor } from '../../helpers/process.ts';
+import { ignores, onCleanup, readProc, statusField, waitFor } from '../../helpers/process.ts';
 import { IN_CI, missingTools, pod, podQuiet } from './engine.ts';
 
 /** Tools the tests need: in CI a missing one fails the file; elsewhere the file is skipped with the reason. */
@@ -70,11 +70,11 @@ export function orphanScript(count: number): string {
 }
 
 /**
- * Waits until `pid` ignores SIGCHLD (bit 17 of SigIgn): pause has then set up
+ * Waits until `pid` ignores SIGCHLD (17, in SigIgn): pause has then set up
  * reaping, and orphans made from now on must never linger as zombies.
  */
 export async function untilReaping(pid: number, timeoutMs = 10_000): Promise<void> {
-  await waitFor(`pid ${pid} to ignore SIGCHLD`, () => (BigInt(`0x${statusField(pid, 'SigIgn') ?? '0'}`) & (1n << 16n)) !== 0n, timeoutMs, 20);
+  await waitFor(`pid ${pid} to ignore SIGCHLD`, () => ignores(pid, 17), timeoutMs, 20);
 }
 
 /** Makes 1,000 orphans with `exec` and returns the PID namespace's processes 1 s later (or as soon as all are gone). */
