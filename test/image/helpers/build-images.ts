@@ -9,15 +9,13 @@ import { ensureContainersConf } from './engine.ts';
 import { BUSYBOX_IMAGE, LABEL, PAUSE_IMAGE, PAUSE_IMAGE_ARM64, contextHash } from './images.ts';
 import { buildStandIn, STAND_IN, STAND_IN_RECIPE } from './stand-in.ts';
 
-function labelOf(image: string, label: string): string | undefined {
-  const result = spawnSync('podman', ['image', 'inspect', '--format', `{{index .Labels "${label}"}}`, image], { encoding: 'utf8' });
+/** A field of `podman image inspect`, or undefined when there is no such image. */
+function inspect(image: string, format: string): string | undefined {
+  const result = spawnSync('podman', ['image', 'inspect', '--format', format, image], { encoding: 'utf8' });
   return result.status === 0 ? result.stdout.trim() : undefined;
 }
-
-function imageId(image: string): string | undefined {
-  const result = spawnSync('podman', ['image', 'inspect', '--format', '{{.Id}}', image], { encoding: 'utf8' });
-  return result.status === 0 ? result.stdout.trim() : undefined;
-}
+const labelOf = (image: string, label: string) => inspect(image, `{{index .Labels "${label}"}}`);
+const imageId = (image: string) => inspect(image, '{{.Id}}');
 
 /** Builds `image` afresh; the image it replaces, now nameless, is removed unless a container still uses it. */
 function rebuild(image: string, build: () => void): void {
@@ -35,28 +33,28 @@ function timed(what: string, fn: () => void): void {
 
 ensureContainersConf();
 
-const standInInputs = STAND_IN_RECIPE;
-if (labelOf(STAND_IN, 'io.github.pause-ts.stand-in') !== standInInputs) {
-  rebuild(STAND_IN, () => buildStandIn(standInInputs));
+if (labelOf(STAND_IN, 'io.github.pause-ts.stand-in') !== STAND_IN_RECIPE) {
+  rebuild(STAND_IN, () => buildStandIn(STAND_IN_RECIPE));
 }
 
-const context = contextHash();
-if (labelOf(PAUSE_IMAGE, LABEL) !== `${context}-${standInInputs}`) {
-  rebuild(PAUSE_IMAGE, () => {
-    // No layer cache: the builder stage is 1.3 GB the tests never need again.
-    execFileSync('podman', ['build', '--pull=never', '--layers=false', '--force-rm', '--label', `${LABEL}=${context}-${standInInputs}`, '--tag', PAUSE_IMAGE, ROOT], { stdio: ['ignore', 'inherit', 'inherit'] });
-  });
+/** The pause image from the unmodified Dockerfile, labelled with what it was built from. */
+function buildPause(image: string, inputs: string, platformArgs: readonly string[]): void {
+  // No layer cache: the builder stage is 1.3 GB the tests never need again.
+  execFileSync('podman', ['build', ...platformArgs, '--pull=never', '--layers=false', '--force-rm', '--label', `${LABEL}=${inputs}`, '--tag', image, ROOT],
+    { stdio: ['ignore', 'inherit', 'inherit'] });
 }
 
-if (process.argv.includes('arm64') && labelOf(PAUSE_IMAGE_ARM64, LABEL) !== `${context}-${standInInputs}`) {
-  rebuild(PAUSE_IMAGE_ARM64, () => {
-    // Without BUILDPLATFORM given, buildah 1.28 (Debian 12) looks for an arm64
-    // builder image for `FROM --platform=$BUILDPLATFORM` ("image not known");
-    // naming the build machine's platform puts it right. (buildx needs nothing.)
-    const buildPlatform = `linux/${arch() === 'arm64' ? 'arm64' : 'amd64'}`;
-    execFileSync('podman', ['build', '--platform', 'linux/arm64', '--build-arg', `BUILDPLATFORM=${buildPlatform}`, '--pull=never', '--layers=false', '--force-rm',
-      '--label', `${LABEL}=${context}-${standInInputs}`, '--tag', PAUSE_IMAGE_ARM64, ROOT], { stdio: ['ignore', 'inherit', 'inherit'] });
-  });
+const pauseInputs = `${contextHash()}-${STAND_IN_RECIPE}`;
+if (labelOf(PAUSE_IMAGE, LABEL) !== pauseInputs) {
+  rebuild(PAUSE_IMAGE, () => buildPause(PAUSE_IMAGE, pauseInputs, []));
+}
+
+if (process.argv.includes('arm64') && labelOf(PAUSE_IMAGE_ARM64, LABEL) !== pauseInputs) {
+  // Without BUILDPLATFORM given, buildah 1.28 (Debian 12) looks for an arm64
+  // builder image for `FROM --platform=$BUILDPLATFORM` ("image not known");
+  // naming the build machine's platform puts it right. (buildx needs nothing.)
+  const buildPlatform = `linux/${arch() === 'arm64' ? 'arm64' : 'amd64'}`;
+  rebuild(PAUSE_IMAGE_ARM64, () => buildPause(PAUSE_IMAGE_ARM64, pauseInputs, ['--platform', 'linux/arm64', '--build-arg', `BUILDPLATFORM=${buildPlatform}`]));
 }
 
 // busybox-static's /bin/busybox, alone in an image, with its applets as symlinks.
