@@ -32,8 +32,9 @@ function figure(id: string): Figure {
 }
 
 describe('npm run bench --quick', () => {
-  it('has every peer in CI', () => {
-    if (process.env['CI'] === 'true') expect(present).toEqual(['pause', ...PEERS]);
+  // Outside CI a missing peer is simply not compared; in CI it must be there.
+  it.runIf(process.env['CI'] === 'true')('has every peer in CI', () => {
+    expect(present).toEqual(['pause', ...PEERS]);
   });
 
   it('exits 0 and writes latest.md, latest.json and the chart', () => {
