@@ -1,6 +1,6 @@
 // The benchmark (npm run bench) keeps working: a quick run writes every figure
 // for every program on the machine. No timing is asserted.
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +16,7 @@ interface Results { quick: boolean; figures: Figure[] }
 const PEERS = ['tini', 'dumb-init', 'catatonit'];
 const present = ['pause', ...PEERS.filter(hasCommand)];
 const out = mkdtempSync(join(tmpdir(), 'pause-bench-smoke-'));
-let run: ReturnType<typeof spawnSync>;
+let run: SpawnSyncReturns<string>;
 let results: Results;
 
 beforeAll(() => {
@@ -38,8 +38,9 @@ describe('npm run bench --quick', () => {
   });
 
   it('exits 0 and writes latest.md, latest.json and the chart', () => {
+    // A failing bench says why in one 'bench:' line on stderr: show it with the status.
     expect(run.stderr).not.toMatch(/Error/);
-    expect(run.status).toBe(0);
+    expect(run.status, run.stderr.split('\n').filter((line) => line.includes('failed')).join('\n')).toBe(0);
     for (const file of ['latest.md', 'latest.json', 'ratios.svg']) expect(statSync(join(out, file)).size).toBeGreaterThan(0);
     expect(readFileSync(join(out, 'ratios.svg'), 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>\n$/);
     expect(results.quick).toBe(true);
