@@ -101,23 +101,21 @@ export function runInit(options: InitOptions): void {
     // whatever pause or its parent does next is not in the background.
     if (tookForeground) reclaimTerminalForeground(STDIN);
     if (options.gracePeriodMs === 0) {
-      phase = { name: 'killing', end };
-      signalTheRest(SIGKILL);
-      sweepUntilDone();
+      startKilling(end);
       return;
     }
     phase = { name: 'terminating', end };
-    signalTheRest(SIGTERM);
-    signalTheRest(SIGCONT); // a stopped process acts on SIGTERM only once continued
+    // A stopped process acts on SIGTERM only once continued.
+    signalTheRest(SIGTERM, SIGCONT);
     setTimeout(() => {
-      if (phase.name !== 'terminating') return;
-      phase = { name: 'killing', end };
-      signalTheRest(SIGKILL);
-      sweepUntilDone();
+      if (phase.name === 'terminating') startKilling(end);
     }, options.gracePeriodMs).unref();
   }
 
-  function sweepUntilDone(): void {
+  /** SIGKILL to the rest, again every KILL_SWEEP_MS for what was forked since, until none is left. */
+  function startKilling(end: ChildEnd): void {
+    phase = { name: 'killing', end };
+    signalTheRest(SIGKILL);
     setInterval(() => { signalTheRest(SIGKILL); reap(); }, KILL_SWEEP_MS).unref();
   }
 
@@ -127,10 +125,11 @@ export function runInit(options: InitOptions): void {
    * descendants, found in /proc, since kill(-1) would reach every process of
    * the host that we may signal.
    */
-  function signalTheRest(signo: number): void {
+  function signalTheRest(...signals: number[]): void {
     const targets = isPid1 ? [-1] : descendantsOf(process.pid);
-    if (targets.length > 0 && signo !== SIGCONT) verbose(`sending ${signalName(signo)} to the processes that are left`, { count: isPid1 ? 'all' : targets.length });
-    for (const pid of targets) kill(pid, signo);
+    if (targets.length === 0) return;
+    verbose(`sending ${signals.map(signalName).join(' and ')} to the processes that are left`, { count: isPid1 ? 'all' : targets.length });
+    for (const pid of targets) for (const signo of signals) kill(pid, signo);
   }
 
   function finish(end: ChildEnd): never {
