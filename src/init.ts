@@ -3,6 +3,7 @@
 import { constants } from 'node:os';
 import { getSystemErrorMessage } from 'node:util';
 import type { InitOptions } from './cli.ts';
+import { EXIT_CANNOT_EXECUTE, EXIT_INTERNAL, EXIT_NOT_FOUND } from './exit-codes.ts';
 import { keepAlive } from './keep-alive.ts';
 import {
   blockSignals, exitNow, ignoreSignal, isOpenDescriptor, kill, ownsTerminalForeground, reapOne, reclaimTerminalForeground,
@@ -13,11 +14,6 @@ import { descendantsOf, otherThreadsAccepting } from './procfs.ts';
 import { canListenToRealtime, onSignal } from './signal-events.ts';
 import { ALL_SIGNALS, initDisposition, signalName, SIGCONT, SIGKILL, SIGRTMIN, SIGTERM, SIGUSR1 } from './signals.ts';
 import { decodeWaitStatus, exitCodeFor, type ChildEnd } from './wait-status.ts';
-
-/** Exit codes of pause itself (the child's own code passes through otherwise). */
-export const EXIT_INTERNAL = 1;
-export const EXIT_CANNOT_EXECUTE = 126;
-export const EXIT_NOT_FOUND = 127;
 
 const STDIN = 0;
 const STDIO = [0, 1, 2] as const;

@@ -1,11 +1,8 @@
 // Wire-up: argv and environment in, one mode out. Every failure ends as one
 // line on stderr and a documented exit code, never a stack trace.
 import { parseArgs, USAGE } from './cli.ts';
+import { EXIT_INTERNAL, EXIT_USAGE } from './exit-codes.ts';
 import { writeStderr, writeStdout } from './log.ts';
-
-/** Exit code for bad usage, as getopt-based tools use. */
-const EXIT_USAGE = 2;
-const EXIT_INTERNAL = 1;
 
 declare const __PAUSE_VERSION__: string | undefined;
 const VERSION = typeof __PAUSE_VERSION__ === 'string' ? __PAUSE_VERSION__ : 'dev';
