@@ -142,10 +142,6 @@ const APPLY: Readonly<Record<Valued, (draft: Draft, value: string) => string | n
   logFormat: (draft, value) => store(parseLogFormat(value), (format) => { draft.logFormat = format; }),
 };
 
-function applyValue(draft: Draft, option: Valued, value: string): string | null {
-  return APPLY[option](draft, value);
-}
-
 /** Fills in from the environment whatever the command line left unset. */
 function applyEnvironment(draft: Draft, env: Environment): string | null {
   for (const flag of ['processGroup', 'subreaper', 'warnOnReap', 'verbose'] as const) {
@@ -166,7 +162,7 @@ function applyEnvironment(draft: Draft, env: Environment): string | null {
     if (!unset || text === undefined || text.trim() === '') continue;
     const values = option in lists ? text.split(/[\s,]+/).filter(Boolean) : [text];
     for (const value of values) {
-      const error = applyValue(draft, option, value);
+      const error = APPLY[option](draft, value);
       if (error) return `${ENVIRONMENT[option]}: ${error}`;
     }
   }
@@ -188,29 +184,29 @@ export function parseArgs(argv: readonly string[], env: Environment): Parsed<Con
     const arg = argv[i] ?? '';
     if (arg === '--') { i++; break; }
     if (!arg.startsWith('-') || arg === '-') break;
-    // pause.c prints its version for any argument equal to -v, ignoring case.
-    if (arg.toLowerCase() === '-v' || arg === '--version') return { ok: true, value: { mode: 'version' } };
-    if (arg === '-h' || arg === '--help') return { ok: true, value: { mode: 'help' } };
     if (arg.startsWith('--')) {
       const [name = '', inline] = splitOnce(arg.slice(2), '=');
       const flag = LONG_FLAGS[name];
       const valued = LONG_VALUED[name];
+      if (name === 'version' || name === 'help') {
+        if (inline !== undefined) return error(`option --${name} takes no value`);
+        return { ok: true, value: { mode: name } };
+      }
       if (flag) {
         if (inline !== undefined) return error(`option --${name} takes no value`);
         draft[flag] = true;
       } else if (valued) {
         const value = inline ?? argv[++i];
         if (value === undefined) return error(`option --${name} needs a value`);
-        const problem = applyValue(draft, valued, value);
+        const problem = APPLY[valued](draft, value);
         if (problem) return error(`--${name}: ${problem}`);
-      } else if (name === 'version' || name === 'help') {
-        return error(`option --${name} takes no value`);
       } else {
         return error(`unknown option '--${name}'`);
       }
       continue;
     }
-    // A cluster of short options, getopt style: -gw, -t5, -t 5.
+    // A cluster of short options, getopt style: -gw, -t5, -t 5. -h and -v
+    // end it; pause.c prints its version for -v in either case.
     for (let j = 1; j < arg.length; j++) {
       const letter = arg[j] ?? '';
       if (letter === 'h') return { ok: true, value: { mode: 'help' } };
@@ -221,15 +217,14 @@ export function parseArgs(argv: readonly string[], env: Environment): Parsed<Con
       if (!valued) return error(`unknown option '-${letter}'`);
       const value = j + 1 < arg.length ? arg.slice(j + 1) : argv[++i];
       if (value === undefined) return error(`option -${letter} needs a value`);
-      const problem = applyValue(draft, valued, value);
+      const problem = APPLY[valued](draft, value);
       if (problem) return error(`-${letter}: ${problem}`);
       break;
     }
   }
   const command = argv.slice(i);
   if (command.length === 0) {
-    const given = argv.length > 0;
-    if (!given) return { ok: true, value: { mode: 'pause' } };
+    if (argv.length === 0) return { ok: true, value: { mode: 'pause' } };
     return error(`no COMMAND given: options only apply when running a command (pause [OPTIONS] -- COMMAND), and pause mode takes no options`);
   }
   const envError = applyEnvironment(draft, env);
