@@ -4,7 +4,6 @@
 // sleeping: an idle pause makes no wake-ups.
 const LONGEST_TIMER_MS = 2 ** 31 - 1;
 
-export function keepAlive(): () => void {
-  const timer = setInterval(() => {}, LONGEST_TIMER_MS);
-  return () => clearInterval(timer);
+export function keepAlive(): void {
+  setInterval(() => {}, LONGEST_TIMER_MS);
 }

@@ -10,11 +10,11 @@ import { ALL_SIGNALS } from './signals.ts';
 
 // --- Constants, each with where it comes from (glibc 2.36 headers, Linux UAPI).
 /** <sys/wait.h>: return at once if no child has changed state. */
-export const WNOHANG = 1;
+const WNOHANG = 1;
 /** <asm-generic/errno-base.h> */
-export const EINTR = 4;
+const EINTR = 4;
 export const ESRCH = 3;
-export const ECHILD = 10;
+const ECHILD = 10;
 /** <linux/prctl.h>: deliver a signal to this process when its parent dies. */
 const PR_SET_PDEATHSIG = 1;
 /** <linux/prctl.h>: become the reaper of orphaned descendants (Linux ≥ 3.4). */
@@ -25,17 +25,17 @@ const SIG_UNBLOCK = 1;
 /** <bits/signum-generic.h>: sighandler_t SIG_IGN is ((__sighandler_t) 1). */
 const SIG_IGN = 1n;
 /** <spawn.h> flags for posix_spawnattr_setflags. */
-export const POSIX_SPAWN_SETPGROUP = 0x02;
-export const POSIX_SPAWN_SETSIGDEF = 0x04;
-export const POSIX_SPAWN_SETSIGMASK = 0x08;
+const POSIX_SPAWN_SETPGROUP = 0x02;
+const POSIX_SPAWN_SETSIGDEF = 0x04;
+const POSIX_SPAWN_SETSIGMASK = 0x08;
 /** <bits/fcntl-linux.h>: read the descriptor flags (FD_CLOEXEC). */
 const F_GETFD = 1;
 /** glibc's sigset_t is 1024 bits; posix_spawnattr_t is 336 bytes and
  * posix_spawn_file_actions_t 80 on x86-64 and arm64: zeroed buffers of these
  * sizes hold them with room to spare. */
-export const SIGSET_BYTES = 128;
-export const SPAWNATTR_BYTES = 512;
-export const FILE_ACTIONS_BYTES = 256;
+const SIGSET_BYTES = 128;
+const SPAWNATTR_BYTES = 512;
+const FILE_ACTIONS_BYTES = 256;
 const POINTER_BYTES = 8;
 
 // --- Bindings. Note the signature shape: `{ arguments, return }`; node:ffi
