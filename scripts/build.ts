@@ -37,6 +37,10 @@ function die(message: string): never {
   process.exit(1);
 }
 
+/** The npm registry package that ships the pinned Node for `arch`, and its exact version. */
+const nodePackage = `node-linux-${arch}`;
+const nodeVersion = pkg.optionalDependencies[nodePackage] ?? die(`package.json pins no ${nodePackage}`);
+
 function run(file: string, args: string[]): void {
   try {
     execFileSync(file, args, { stdio: ['ignore', 'inherit', 'inherit'] });
@@ -47,25 +51,22 @@ function run(file: string, args: string[]): void {
 
 /** The pinned Node binary for `arch`, from the npm registry package node-linux-<arch>. */
 function pinnedNode(): string {
-  const name = `node-linux-${arch}`;
-  const version = pkg.optionalDependencies[name];
-  if (!version) die(`package.json pins no ${name}`);
-  const installed = join(root, 'node_modules', name, 'bin', 'node');
+  const installed = join(root, 'node_modules', nodePackage, 'bin', 'node');
   if (existsSync(installed)) return installed;
   // npm installs only the package for the machine's own processor; fetch the
   // other one from the same registry for a cross build.
   const unpacked = join(work, 'package', 'bin', 'node');
   if (!existsSync(unpacked)) {
-    const tarball = execFileSync('npm', ['pack', `${name}@${version}`, '--pack-destination', work, '--silent'], { encoding: 'utf8' }).trim();
+    const tarball = execFileSync('npm', ['pack', `${nodePackage}@${nodeVersion}`, '--pack-destination', work, '--silent'], { encoding: 'utf8' }).trim();
     run('tar', ['-xzf', join(work, tarball), '-C', work]);
   }
-  if (!existsSync(unpacked)) die(`${name}@${version} has no bin/node`);
+  if (!existsSync(unpacked)) die(`${nodePackage}@${nodeVersion} has no bin/node`);
   return unpacked;
 }
 
 /** A stripped copy of the Node binary, made once per source binary. */
 function strippedNode(source: string): string {
-  const target = join(work, `node-${pkg.optionalDependencies[`node-linux-${arch}`]}-stripped`);
+  const target = join(work, `node-${nodeVersion}-stripped`);
   if (existsSync(target) && statSync(target).mtimeMs >= statSync(source).mtimeMs) return target;
   const strip = arch === hostArch() ? 'strip' : `${arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu-strip`;
   try {
@@ -100,10 +101,11 @@ await build({
   logLevel: 'warning',
 });
 const seaConfig = join(staging, 'sea-config.json');
+const outTemporary = `${out}.${process.pid}.tmp`;
 writeFileSync(seaConfig, JSON.stringify({
   main: bundle,
   // Written aside and renamed over the old one: a running dist/pause keeps its inode.
-  output: `${out}.${process.pid}.tmp`,
+  output: outTemporary,
   executable: base,
   disableExperimentalSEAWarning: true,
   // V8's code cache is made by the building Node; it is only valid for the same processor.
@@ -113,10 +115,6 @@ writeFileSync(seaConfig, JSON.stringify({
   execArgvExtension: 'none',
 }, null, 2));
 run(process.execPath, ['--build-sea', seaConfig]);
-chmodSync(`${out}.${process.pid}.tmp`, 0o755);
-renameSync(`${out}.${process.pid}.tmp`, out);
-process.stdout.write(`built ${out} (${(statSync(out).size / 2 ** 20).toFixed(1)} MiB, ${arch}, node ${version(node)})\n`);
-
-function version(binary: string): string {
-  return arch === hostArch() ? execFileSync(binary, ['--version'], { encoding: 'utf8' }).trim() : pkg.optionalDependencies[`node-linux-${arch}`] ?? '?';
-}
+chmodSync(outTemporary, 0o755);
+renameSync(outTemporary, out);
+process.stdout.write(`built ${out} (${(statSync(out).size / 2 ** 20).toFixed(1)} MiB, ${arch}, node v${nodeVersion})\n`);
