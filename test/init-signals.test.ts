@@ -3,7 +3,7 @@ import { readdirSync, readlinkSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { readyPid, REPORTER } from './helpers/children.ts';
 import { PAUSE } from './helpers/paths.ts';
-import { childrenOf, isAlive, readProc, start, statusField, waitFor, type Started } from './helpers/process.ts';
+import { catches, childrenOf, isAlive, readProc, start, statusField, waitFor, type Started } from './helpers/process.ts';
 
 // Written out from the issue rather than taken from src/signals.ts: 1..31 but
 // KILL STOP CHLD SEGV BUS FPE ILL TTIN TTOU, and the real-time 34..64.
@@ -131,12 +131,6 @@ function listeningTcpInodes(): Set<string> {
   return new Set(fields.filter((f) => f[3] === LISTEN).map((f) => `socket:[${f[9]}]`));
 }
 
-/** True once pause has a handler for signal 64, the last one its init mode installs. */
-function handlersInstalled(pid: number): boolean {
-  const caught = statusField(pid, 'SigCgt');
-  return caught !== undefined && (BigInt(`0x${caught}`) & (1n << 63n)) !== 0n;
-}
-
 // Until Node has run pause's code a SIGTERM ends pause itself (Node's own
 // start-up handler re-raises it), as it ends tini before its main(): no init
 // can forward what arrives before it runs. From the moment pause catches
@@ -148,7 +142,8 @@ test('signals sent as soon as pause catches them, before the child may exist, re
     const pause = start(PAUSE, ['--', 'sleep', '100']);
     const pausePid = pause.child.pid ?? 0;
     // Busy polling: the window between the handlers and the spawn is short.
-    for (const deadline = Date.now() + 10_000; !handlersInstalled(pausePid);) {
+    // Signal 64 is the last one init mode installs a handler for.
+    for (const deadline = Date.now() + 10_000; !catches(pausePid, 64);) {
       if (Date.now() > deadline) throw new Error('pause never installed its handlers');
     }
     if (childrenOf(pausePid).length === 0) childNotYetThere++;
