@@ -3,7 +3,8 @@
 // it and not to pause, which sits in the background.
 import { describe, expect, it } from 'vitest';
 import { PAUSE } from './helpers/paths.ts';
-import { hasCommand, waitFor } from './helpers/process.ts';
+import { toolAvailable } from './helpers/children.ts';
+import { isAlive, waitFor } from './helpers/process.ts';
 import { openTerminal, statOf, type Stat, type Terminal } from './helpers/pty.ts';
 
 const PS1 = 'PROMPT$ ';
@@ -13,11 +14,6 @@ const CTRL_Z = '\x1a';
 const CTRL_BACKSLASH = '\x1c';
 
 const inForeground = (comm: string) => (stat: Stat): boolean => stat.comm === comm && stat.tpgid === stat.pgrp;
-
-function isRunning(pid: number): boolean {
-  const state = statOf(pid)?.state;
-  return state !== undefined && state !== 'Z' && state !== 'X';
-}
 
 /** An interactive shell at its first prompt: `sh`, or `file ...args sh`. */
 async function shell(file = 'sh', args: readonly string[] = []): Promise<Terminal> {
@@ -46,8 +42,8 @@ describe('pause -- sh, interactive', () => {
     const sleeper = await term.waitForMember('sleep in the foreground', inForeground('sleep'));
     term.write(CTRL_C);
     await term.waitForOutput(PROMPT, since);
-    await waitFor('sleep to be gone', () => !isRunning(sleeper.pid));
-    expect(isRunning(term.pid)).toBe(true);
+    await waitFor('sleep to be gone', () => !isAlive(sleeper.pid));
+    expect(isAlive(term.pid)).toBe(true);
     // --verbose logs every signal pause forwards: it never saw this SIGINT.
     expect(term.output()).not.toMatch(/SIGINT/);
     term.write('echo still-$((1+1))\r');
@@ -161,8 +157,8 @@ describe.each([
   ['pause', PAUSE, ['--']],
   ['tini', 'tini', ['-s', '--']],
 ] as const)('Ctrl-Z under %s', (name, file, args) => {
-  // Outside CI a missing tini skips its half; in CI it fails (spawning it fails).
-  it.skipIf(!hasCommand(file) && process.env['CI'] !== 'true')(`stops the child, not ${name}; SIGCONT to the child resumes it`, async () => {
+  // Outside CI a missing tini skips its half; in CI toolAvailable fails the file.
+  it.skipIf(!toolAvailable(file))(`stops the child, not ${name}; SIGCONT to the child resumes it`, async () => {
     const term = await shell();
     const since = term.mark();
     term.write(`${file} ${args.join(' ')} sleep 100; echo status=$?\r`);
