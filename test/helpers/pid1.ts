@@ -1,6 +1,6 @@
 // Runs a command as PID 1 of a new PID namespace, as a container runtime would.
-import { spawnSync } from 'node:child_process';
 import { getuid } from 'node:process';
+import { exeOf } from './children.ts';
 import { start, waitFor, childrenOf, type Started, onCleanup, killTree, ignores } from './process.ts';
 import type { SpawnOptions } from 'node:child_process';
 
@@ -25,8 +25,7 @@ export async function startAsPid1(command: string, args: readonly string[], opti
     const [inner] = childrenOf(unsharePid);
     if (inner === undefined) return undefined;
     // Wait for the exec: until then the child is still a copy of unshare.
-    const exe = spawnSync('readlink', [`/proc/${inner}/exe`], { encoding: 'utf8' }).stdout.trim();
-    return exe.endsWith(command.split('/').pop() ?? command) ? inner : undefined;
+    return exeOf(inner)?.endsWith(command.split('/').pop() ?? command) ? inner : undefined;
   });
   return Object.assign(started, { pid });
 }
