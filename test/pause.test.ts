@@ -29,8 +29,9 @@ describe('pause mode as PID 1', () => {
     const storm = await run(command, args);
     expect(storm.code, storm.stderr).toBe(0);
 
-    // The last orphan has exited by now or is about to; a second later none may be left.
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // The last orphans may still be running: wait until none is (each child of
+    // pause gone or a zombie), then none may be a zombie.
+    await waitFor('every orphan to have exited', () => childrenOf(pause.pid).every(isZombie));
     expect(zombiesOf(pause.pid)).toEqual([]);
     expect(isAlive(pause.pid)).toBe(true);
     // SIGCHLD is ignored: the kernel releases each orphan without waking pause.
