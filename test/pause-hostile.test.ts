@@ -6,6 +6,7 @@ import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readlinkSync, rmSync }
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exeOf } from './helpers/children.ts';
 import { PAUSE } from './helpers/paths.ts';
 import { inNamespaceArgs, isPauseModeReady, orphanStormScript } from './helpers/pid1.ts';
 import { childrenOf, isAlive, isZombie, run, start, statusField, waitFor } from './helpers/process.ts';
@@ -37,7 +38,7 @@ describe('pause mode in a read-only, empty root as uid 65535', () => {
     const pause = start('unshare', ['--mount', '--pid', '--fork', 'sh', '-c', script]);
     const pid = await waitFor('pause under chroot', () => {
       const [inner] = childrenOf(pause.child.pid!);
-      return inner !== undefined && readlinkSync(`/proc/${inner}/exe`).endsWith('/pause') && isPauseModeReady(inner) ? inner : undefined;
+      return inner !== undefined && exeOf(inner)?.endsWith('/pause') && isPauseModeReady(inner) ? inner : undefined;
     });
     expect(statusField(pid, 'Uid')?.split(/\s+/)).toEqual(['65535', '65535', '65535', '65535']);
     expect(readlinkSync(`/proc/${pid}/root`)).toBe(rootfs);
