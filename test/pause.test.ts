@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { PAUSE } from './helpers/paths.ts';
-import { inNamespaceArgs, isPauseModeReady, orphanStormScript, startAsPid1 } from './helpers/pid1.ts';
+import { inNamespaceArgs, isPauseModeReady, orphanStormScript, startAsPid1, startAsPid1WithZombie } from './helpers/pid1.ts';
 import { childrenOf, cpuTicks, isAlive, isZombie, run, start, voluntarySwitches, waitFor } from './helpers/process.ts';
 
 /**
@@ -40,11 +40,7 @@ describe('pause mode as PID 1', () => {
   });
 
   it('reaps a zombie it inherited before it started', async () => {
-    // perl forks a child that exits at once and, never waiting for it, execs
-    // pause: pause starts life with a zombie child that no SIGCHLD announces.
-    const pause = await startAsPid1('perl', ['-e', 'fork or exit 0; sleep 1; exec @ARGV or die', PAUSE]);
-    await waitFor('the zombie, before pause runs', () => zombiesOf(pause.pid).length === 1);
-    await waitFor('pause to exec', () => readFileSync(`/proc/${pause.pid}/cmdline`, 'latin1').startsWith(PAUSE), 5000);
+    const { pid1: pause } = await startAsPid1WithZombie(PAUSE, []);
     await waitFor('the inherited zombie to be reaped', () => childrenOf(pause.pid).length === 0, 5000);
   });
 

@@ -1,7 +1,7 @@
 // Runs a command as PID 1 of a new PID namespace, as a container runtime would.
 import { getuid } from 'node:process';
 import { exeOf } from './children.ts';
-import { start, waitFor, childrenOf, type Started, onCleanup, killTree, ignores } from './process.ts';
+import { start, waitFor, childrenOf, type Started, onCleanup, killTree, ignores, isZombie, readProc } from './process.ts';
 import type { SpawnOptions } from 'node:child_process';
 
 /** `unshare` arguments for a fresh PID namespace with its own /proc; as non-root, in a user namespace. */
@@ -28,6 +28,20 @@ export async function startAsPid1(command: string, args: readonly string[], opti
     return exeOf(inner)?.endsWith(command.split('/').pop() ?? command) ? inner : undefined;
   });
   return Object.assign(started, { pid });
+}
+
+/**
+ * Starts `executable args` as PID 1 with a zombie child it inherits: perl
+ * forks a child that exits at once and, never waiting for it, execs the
+ * executable, which starts life with a zombie that no SIGCHLD announces.
+ * Resolves once the exec is done, with the zombie's pid.
+ */
+export async function startAsPid1WithZombie(executable: string, args: readonly string[]): Promise<{ pid1: Pid1; zombie: number }> {
+  // The sleep gives the test time to see the zombie before the exec.
+  const pid1 = await startAsPid1('perl', ['-e', 'fork or exit 0; sleep 1; exec @ARGV or die', executable, ...args]);
+  const zombie = await waitFor('the zombie, before the exec', () => childrenOf(pid1.pid).find(isZombie));
+  await waitFor(`${executable} to exec`, () => readProc(`/proc/${pid1.pid}/cmdline`)?.startsWith(executable), 5000);
+  return { pid1, zombie };
 }
 
 /**
