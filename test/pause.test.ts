@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { PAUSE } from './helpers/paths.ts';
-import { inNamespaceArgs, isPauseModeReady, orphanStormScript, startAsPid1, startAsPid1WithZombie } from './helpers/pid1.ts';
+import { inNamespaceArgs, isPauseModeReady, orphanStormScript, startAsPid1, startAsPid1WithZombie, unshareArgs } from './helpers/pid1.ts';
 import { childrenOf, cpuTicks, isAlive, isZombie, run, start, voluntarySwitches, waitFor } from './helpers/process.ts';
 
 /**
@@ -67,7 +67,7 @@ describe('pause mode as PID 1', () => {
   it('never opens the inspector, whenever SIGUSR1 arrives', async () => {
     // Send SIGUSR1 from the moment the process exists, start-up included, for a second.
     // Its own network namespace, loopback up: a debugger would listen on 127.0.0.1:9229 there.
-    const pause = start('unshare', ['--pid', '--fork', '--mount', '--mount-proc', '--net', 'sh', '-c', `ip link set lo up && exec ${PAUSE}`]);
+    const pause = start('unshare', [...unshareArgs(), '--net', 'sh', '-c', `ip link set lo up && exec ${PAUSE}`]);
     const unsharePid = pause.child.pid!;
     const sent = { count: 0 };
     const deadline = Date.now() + 1000;
