@@ -1,6 +1,6 @@
 // parseArgs: argv + environment → configuration. Pure, so tested directly.
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_GRACE_SECONDS, parseArgs, type Config, type Environment, type InitOptions } from '../src/cli.ts';
+import { parseArgs, type Config, type Environment, type InitOptions } from '../src/cli.ts';
 import { SIGHUP, SIGINT, SIGTERM, SIGUSR1 } from '../src/signals.ts';
 
 /** The init options for argv, failing the test if the parse is not an init config. */
@@ -37,7 +37,7 @@ describe('modes', () => {
   it('a command is init mode with defaults', () => {
     expect(init(['sleep', '1'])).toEqual({
       command: ['sleep', '1'], processGroup: false, subreaper: false, parentDeathSignal: null,
-      remapExit: new Set(), rewrite: new Map(), gracePeriodMs: DEFAULT_GRACE_SECONDS * 1000,
+      remapExit: new Set(), rewrite: new Map(), gracePeriodMs: 10_000, // the documented default: 10 s
       warnOnReap: false, logFormat: 'text', verbose: false,
     });
   });
