@@ -1,7 +1,11 @@
-// Real processes for the tests: start, watch, poll, clean up.
-import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+// Real processes for the tests: start, watch, poll, clean up. The clean-up is
+// an afterEach hook, so only code that runs inside vitest may import this; the
+// plain utilities live in procs.ts (no vitest) and are re-exported here.
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { afterEach } from 'vitest';
+import { killTree } from './procs.ts';
+
+export * from './procs.ts';
 
 export interface Started {
   readonly child: ChildProcess;
@@ -30,21 +34,6 @@ afterEach(async () => {
   running.clear();
 });
 
-/** SIGKILLs a process and everything below it. */
-export function killTree(pid: number): void {
-  for (const descendant of descendants(pid)) tryKill(descendant, 'SIGKILL');
-  tryKill(pid, 'SIGKILL');
-}
-
-export function tryKill(pid: number, signal: NodeJS.Signals | number): boolean {
-  try {
-    process.kill(pid, signal);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export function start(command: string, args: readonly string[], options: SpawnOptions = {}): Started {
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
   running.add(child);
@@ -64,85 +53,4 @@ export async function run(command: string, args: readonly string[], options: Spa
   const started = start(command, args, options);
   const { code, signal } = await started.exited;
   return { code, signal, stdout: started.stdout(), stderr: started.stderr() };
-}
-
-/** Polls `check` until it returns a value other than undefined/false, or fails at the deadline. */
-export async function waitFor<T>(what: string, check: () => T | undefined | false, timeoutMs = 10_000, everyMs = 10): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
-}
-
-export function readProc(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
-
-/** Direct children of pid, from /proc/PID/task/TID/children. */
-export function childrenOf(pid: number): number[] {
-  const tasks = (() => { try { return readdirSync(`/proc/${pid}/task`); } catch { return []; } })();
-  return tasks.flatMap((tid) => (readProc(`/proc/${pid}/task/${tid}/children`) ?? '').split(' ').filter(Boolean).map(Number));
-}
-
-export function descendants(pid: number): number[] {
-  const found: number[] = [];
-  for (const child of childrenOf(pid)) found.push(child, ...descendants(child));
-  return found;
-}
-
-/** One field of /proc/PID/status, e.g. 'State' or 'SigIgn'. */
-export function statusField(pid: number, field: string): string | undefined {
-  const match = new RegExp(`^${field}:\\s*(.*)$`, 'm').exec(readProc(`/proc/${pid}/status`) ?? '');
-  return match?.[1];
-}
-
-export function isZombie(pid: number): boolean {
-  return statusField(pid, 'State')?.startsWith('Z') ?? false;
-}
-
-export function isAlive(pid: number): boolean {
-  const state = statusField(pid, 'State');
-  return state !== undefined && !state.startsWith('Z') && !state.startsWith('X');
-}
-
-/** Voluntary context switches of every thread of pid. */
-export function voluntarySwitches(pid: number): number {
-  let total = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    const match = /^voluntary_ctxt_switches:\s*(\d+)$/m.exec(readProc(`/proc/${pid}/task/${tid}/status`) ?? '');
-    total += Number(match?.[1] ?? 0);
-  }
-  return total;
-}
-
-/** utime + stime of the whole process, in clock ticks. */
-export function cpuTicks(pid: number): number {
-  const stat = readProc(`/proc/${pid}/stat`) ?? '';
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11]) + Number(fields[12]);
-}
-
-export function hasCommand(name: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0;
-}
-
-/** Whether pid has a handler for signo (SigCgt), i.e. is ready to act on it. */
-export function catches(pid: number, signo: number): boolean {
-  return signalMaskHas(statusField(pid, 'SigCgt'), signo);
-}
-
-/** Whether pid has signo set to SIG_IGN (SigIgn). */
-export function ignores(pid: number, signo: number): boolean {
-  return signalMaskHas(statusField(pid, 'SigIgn'), signo);
-}
-
-function signalMaskHas(hex: string | undefined, signo: number): boolean {
-  return hex !== undefined && (BigInt(`0x${hex}`) & (1n << BigInt(signo - 1))) !== 0n;
 }
