@@ -1,6 +1,7 @@
 // Small child programs for the init-mode tests, and how to find pause's child.
-import { readlinkSync } from 'node:fs';
-import { childrenOf, hasCommand, waitFor } from './process.ts';
+import { childrenOf, exeOf, hasCommand, waitFor } from './procs.ts';
+
+export { exeOf };
 
 /**
  * A perl program that catches every signal a process can catch (1..64 but
@@ -33,15 +34,6 @@ sleep 1 while 1;
 export function readyPid(output: string, role = 'child'): number | undefined {
   const match = new RegExp(`^${role} (\\d+) ready$`, 'm').exec(output);
   return match ? Number(match[1]) : undefined;
-}
-
-/** The executable a process runs, or undefined once it is gone. */
-export function exeOf(pid: number): string | undefined {
-  try {
-    return readlinkSync(`/proc/${pid}/exe`);
-  } catch {
-    return undefined;
-  }
 }
 
 /** Waits for the single child of `parent` to have exec'd an executable whose path ends with `name`. */

@@ -2,7 +2,7 @@
 // code running outside the test runner (where registering a hook throws) can
 // import it too. process.ts adds the clean-up and re-exports all of this.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 export function tryKill(pid: number, signal: NodeJS.Signals | number): boolean {
   try {
@@ -48,6 +48,15 @@ export function descendants(pid: number): number[] {
   const found: number[] = [];
   for (const child of childrenOf(pid)) found.push(child, ...descendants(child));
   return found;
+}
+
+/** The executable a process runs, or undefined once it is gone. */
+export function exeOf(pid: number): string | undefined {
+  try {
+    return readlinkSync(`/proc/${pid}/exe`);
+  } catch {
+    return undefined;
+  }
 }
 
 /** One field of /proc/PID/status, e.g. 'State' or 'SigIgn'. */

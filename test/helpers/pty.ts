@@ -1,8 +1,10 @@
 // A real pseudo-terminal (node-pty) for terminal tests: type into it, poll its
 // output with deadlines, find the processes of its session, kill them all.
-import { readdirSync, readlinkSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import pty, { type IPty } from 'node-pty';
 import { onCleanup, readProc, tryKill, waitFor } from './process.ts';
+
+export { exeOf } from './procs.ts';
 
 export interface Stat {
   readonly pid: number;
@@ -34,14 +36,6 @@ export function sessionMembers(session: number): Stat[] {
     .filter((entry) => /^\d+$/.test(entry))
     .map((entry) => statOf(Number(entry)))
     .filter((stat): stat is Stat => stat !== undefined && stat.session === session && stat.state !== 'Z');
-}
-
-export function exeOf(pid: number): string | undefined {
-  try {
-    return readlinkSync(`/proc/${pid}/exe`);
-  } catch {
-    return undefined;
-  }
 }
 
 /** node-pty's destroy(): closes the master side, then sends SIGHUP. It exists on Unix but not in the typings. */
