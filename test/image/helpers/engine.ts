@@ -2,15 +2,11 @@
 // test/helpers/podman.ts as these machines need. A missing tool fails the run in
 // CI and skips it elsewhere.
 import { spawnSync } from 'node:child_process';
+import { hasCommand } from '../../helpers/procs.ts';
 
 export { ensureContainersConf, podman as pod, podmanQuiet as podQuiet } from '../../helpers/podman.ts';
 
 export const IN_CI = process.env.CI === 'true';
-
-// (Not test/helpers/process.ts: that registers vitest hooks, and this runs outside vitest too.)
-function hasCommand(name: string): boolean {
-  return spawnSync('sh', ['-c', 'command -v "$1"', 'sh', name], { stdio: 'ignore' }).status === 0;
-}
 
 /** Why the image tests cannot run here, or undefined when they can. */
 export function missingTools(tools: readonly string[]): string | undefined {
