@@ -6,10 +6,9 @@ import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readlinkSync, rmSync }
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exeOf } from './helpers/children.ts';
 import { PAUSE } from './helpers/paths.ts';
 import { inNamespaceArgs, isPauseModeReady, orphanStormScript } from './helpers/pid1.ts';
-import { childrenOf, isAlive, isZombie, run, start, statusField, waitFor } from './helpers/process.ts';
+import { childrenOf, exeOf, isAlive, isZombie, run, start, statusField, waitFor } from './helpers/process.ts';
 
 let rootfs: string;
 

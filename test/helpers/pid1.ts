@@ -1,7 +1,6 @@
 // Runs a command as PID 1 of a new PID namespace, as a container runtime would.
 import { getuid } from 'node:process';
-import { exeOf } from './children.ts';
-import { start, waitFor, childrenOf, type Started, onCleanup, killTree, ignores, isZombie, readProc } from './process.ts';
+import { start, waitFor, childrenOf, exeOf, type Started, onCleanup, killTree, ignores, isZombie, readProc } from './process.ts';
 import type { SpawnOptions } from 'node:child_process';
 
 /** `unshare` arguments for a fresh PID namespace with its own /proc; as non-root, in a user namespace. */
