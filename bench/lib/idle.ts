@@ -2,7 +2,7 @@
 // at once (shared pages are shared among them, as on a node full of pods).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { launch, settle, stop, waitFor } from './processes.ts';
-import { childPids, memory, wakeups } from './proc.ts';
+import { childrenOf, memory, wakeups } from './proc.ts';
 import { initSubjects, pauseSubjects, type Program } from './programs.ts';
 import { stat } from './stats.ts';
 import type { Figure, Row } from './types.ts';
@@ -16,7 +16,7 @@ export async function idleFigures(programs: Program[], instances: number, window
   }));
   try {
     await Promise.all(all.map((subject, i) => subject.hasChild
-      ? waitFor(`the children of ${subject.label}`, () => (pids[i] ?? []).every((pid) => childPids(pid).length > 0))
+      ? waitFor(`the children of ${subject.label}`, () => (pids[i] ?? []).every((pid) => childrenOf(pid).length > 0))
       : Promise.resolve()));
     const flat = pids.flat();
     // Windows shorter than tini's 1 s wake-up period.

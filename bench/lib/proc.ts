@@ -1,20 +1,11 @@
 // What the bench reads from /proc about a process, summed over its threads.
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+// The readers the tests share come from their hook-free module.
+import { readProc, taskIds } from '../../test/helpers/procs.ts';
+
+export { childrenOf, exeOf, isZombie } from '../../test/helpers/procs.ts';
 
 function read(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
-function tids(pid: number): string[] {
-  try {
-    return readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return [];
-  }
+  return readProc(path) ?? '';
 }
 
 /** A "Name: 123 kB"-style field of a /proc file, as a number (kB where the file says so). */
@@ -43,30 +34,10 @@ export function memory(pid: number): Memory | undefined {
 
 /** Voluntary context switches of all threads: how often the process went to sleep and was woken. */
 export function wakeups(pid: number): number {
-  return tids(pid).reduce((sum, tid) => sum + (field(read(`/proc/${pid}/task/${tid}/status`), 'voluntary_ctxt_switches') ?? 0), 0);
+  return taskIds(pid).reduce((sum, tid) => sum + (field(read(`/proc/${pid}/task/${tid}/status`), 'voluntary_ctxt_switches') ?? 0), 0);
 }
 
 /** CPU time of all threads in ns (first field of schedstat), finer than the clock ticks of stat. */
 export function cpuNs(pid: number): number {
-  return tids(pid).reduce((sum, tid) => sum + Number(read(`/proc/${pid}/task/${tid}/schedstat`).split(' ')[0] || 0), 0);
-}
-
-/** Children of pid (zombies included until reaped), from every thread's children list. */
-export function childPids(pid: number): number[] {
-  return tids(pid).flatMap((tid) => read(`/proc/${pid}/task/${tid}/children`).trim().split(' ').filter(Boolean).map(Number));
-}
-
-/** The file the process runs, or '' once gone. */
-export function exe(pid: number): string {
-  try {
-    return readlinkSync(`/proc/${pid}/exe`);
-  } catch {
-    return '';
-  }
-}
-
-/** True when pid is a zombie (state Z in /proc/PID/stat). */
-export function isZombie(pid: number): boolean {
-  const stat = read(`/proc/${pid}/stat`);
-  return stat.charAt(stat.lastIndexOf(')') + 2) === 'Z';
+  return taskIds(pid).reduce((sum, tid) => sum + Number(read(`/proc/${pid}/task/${tid}/schedstat`).split(' ')[0] || 0), 0);
 }

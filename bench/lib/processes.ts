@@ -2,7 +2,10 @@
 // a measurement ends or the bench itself stops.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { childPids, cpuNs } from './proc.ts';
+import { killTree, waitFor as poll } from '../../test/helpers/procs.ts';
+import { cpuNs } from './proc.ts';
+
+export { killTree };
 
 const started = new Set<ChildProcess>();
 
@@ -12,16 +15,6 @@ export function launch(argv: readonly string[], options: SpawnOptions = {}): Chi
   started.add(child);
   child.on('exit', () => started.delete(child));
   return child;
-}
-
-/** SIGKILLs pid and everything below it, children first so that none is re-parented out of reach. */
-export function killTree(pid: number): void {
-  for (const child of childPids(pid)) killTree(child);
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    // already gone
-  }
 }
 
 /**
@@ -47,15 +40,9 @@ export function killAll(): void {
 process.on('exit', killAll);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130));
 
-/** Polls until check() gives a value, or throws at the deadline. */
-export async function waitFor<T>(what: string, check: () => T | undefined | false, timeoutMs = 15_000, everyMs = 5): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`bench: timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
+/** The tests' poll, with the bench's defaults: a longer deadline (the machine is loaded) and a finer step. */
+export function waitFor<T>(what: string, check: () => T | undefined | false, timeoutMs = 15_000, everyMs = 5): Promise<T> {
+  return poll(what, check, timeoutMs, everyMs);
 }
 
 /**

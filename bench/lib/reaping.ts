@@ -4,7 +4,7 @@ import { realpathSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stormCommand } from './helper.ts';
 import { killTree, launch, settle, waitFor } from './processes.ts';
-import { childPids, cpuNs, exe, isZombie, wakeups } from './proc.ts';
+import { childrenOf, cpuNs, exeOf, isZombie, wakeups } from './proc.ts';
 import { initSubjects, pauseSubjects, type Program, type Subject } from './programs.ts';
 import { stat } from './stats.ts';
 import type { Figure, Row } from './types.ts';
@@ -22,11 +22,11 @@ async function stormOnce(program: Program, argv: string[], hasChild: boolean, co
   try {
     const binary = realpathSync(program.path);
     // Until it has exec'd, the child of unshare is a copy of unshare.
-    const pid1 = await waitFor(`${program.id} as PID 1`, () => childPids(outer).find((pid) => exe(pid) === binary));
-    if (hasChild) await waitFor(`the child of ${program.id}`, () => childPids(pid1).length > 0);
+    const pid1 = await waitFor(`${program.id} as PID 1`, () => childrenOf(outer).find((pid) => exeOf(pid) === binary));
+    if (hasChild) await waitFor(`the child of ${program.id}`, () => childrenOf(pid1).length > 0);
     await settle([pid1], 300);
     // The command (init mode) comes first in the children lists; orphans after it.
-    const baseline = childPids(pid1).length;
+    const baseline = childrenOf(pid1).length;
     const switches = wakeups(pid1);
     const cpu = cpuNs(pid1);
 
@@ -43,7 +43,7 @@ async function stormOnce(program: Program, argv: string[], hasChild: boolean, co
     let cleared = 0n;
     const deadline = Date.now() + 120_000;
     for (;;) {
-      const orphans = childPids(pid1).slice(baseline);
+      const orphans = childrenOf(pid1).slice(baseline);
       const step = Math.max(1, Math.floor(orphans.length / ZOMBIE_SAMPLE));
       let sampled = 0;
       let zombies = 0;
@@ -64,7 +64,7 @@ async function stormOnce(program: Program, argv: string[], hasChild: boolean, co
     // Killing PID 1 of the namespace kills everything in it; unshare then
     // reaps it and exits by itself, and is reaped by us.
     const gone = new Promise((resolve) => unshare.once('exit', resolve));
-    const [pid1] = childPids(outer);
+    const [pid1] = childrenOf(outer);
     if (pid1 !== undefined) killTree(pid1);
     else killTree(outer);
     await Promise.race([gone, sleep(5_000).then(() => killTree(outer))]);

@@ -1,6 +1,6 @@
-// Plain process utilities: poll, kill, read /proc. No vitest in here, so that
-// code running outside the test runner (where registering a hook throws) can
-// import it too. process.ts adds the clean-up and re-exports all of this.
+// Plain process utilities: poll, kill, read /proc. No vitest in here: the bench
+// (`tsx bench/run.ts`) and the image helpers import this module outside the test
+// runner, where registering a hook would throw. process.ts adds the clean-up.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
@@ -13,9 +13,13 @@ export function tryKill(pid: number, signal: NodeJS.Signals | number): boolean {
   }
 }
 
-/** SIGKILLs a process and everything below it. */
+/**
+ * SIGKILLs a process and everything below it. The whole tree is listed before
+ * anything dies, then killed deepest first: no process outlives its parent and
+ * is re-parented (to a reaper whose children we do not read) mid-way.
+ */
 export function killTree(pid: number): void {
-  for (const descendant of descendants(pid)) tryKill(descendant, 'SIGKILL');
+  for (const descendant of descendants(pid).reverse()) tryKill(descendant, 'SIGKILL');
   tryKill(pid, 'SIGKILL');
 }
 
@@ -38,10 +42,18 @@ export function readProc(path: string): string | undefined {
   }
 }
 
-/** Direct children of pid, from /proc/PID/task/TID/children. */
+/** Thread ids of pid ([] once it is gone). */
+export function taskIds(pid: number): string[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+}
+
+/** Direct children of pid (zombies included until reaped), from /proc/PID/task/TID/children. */
 export function childrenOf(pid: number): number[] {
-  const tasks = (() => { try { return readdirSync(`/proc/${pid}/task`); } catch { return []; } })();
-  return tasks.flatMap((tid) => (readProc(`/proc/${pid}/task/${tid}/children`) ?? '').split(' ').filter(Boolean).map(Number));
+  return taskIds(pid).flatMap((tid) => (readProc(`/proc/${pid}/task/${tid}/children`) ?? '').split(' ').filter(Boolean).map(Number));
 }
 
 export function descendants(pid: number): number[] {
@@ -65,8 +77,14 @@ export function statusField(pid: number, field: string): string | undefined {
   return match?.[1];
 }
 
+/**
+ * True when pid is a zombie. Read from /proc/PID/stat (the letter after the
+ * last ')', as comm may hold anything), which the kernel makes more cheaply
+ * than status: the bench samples it for many orphans every millisecond.
+ */
 export function isZombie(pid: number): boolean {
-  return statusField(pid, 'State')?.startsWith('Z') ?? false;
+  const stat = readProc(`/proc/${pid}/stat`) ?? '';
+  return stat.charAt(stat.lastIndexOf(')') + 2) === 'Z';
 }
 
 export function isAlive(pid: number): boolean {
@@ -74,7 +92,7 @@ export function isAlive(pid: number): boolean {
   return state !== undefined && !state.startsWith('Z') && !state.startsWith('X');
 }
 
-/** Voluntary context switches of every thread of pid. */
+/** Voluntary context switches of every thread of pid; throws once pid is gone. */
 export function voluntarySwitches(pid: number): number {
   let total = 0;
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
