@@ -36,8 +36,8 @@ export async function startAsPid1(command: string, args: readonly string[], opti
  * Resolves once the exec is done, with the zombie's pid.
  */
 export async function startAsPid1WithZombie(executable: string, args: readonly string[]): Promise<{ pid1: Pid1; zombie: number }> {
-  // The sleep gives the test time to see the zombie before the exec.
-  const pid1 = await startAsPid1('perl', ['-e', 'fork or exit 0; sleep 1; exec @ARGV or die', executable, ...args]);
+  // The sleep gives the test time to see the zombie before the exec, even on a loaded machine.
+  const pid1 = await startAsPid1('perl', ['-e', 'fork or exit 0; sleep 3; exec @ARGV or die', executable, ...args]);
   const zombie = await waitFor('the zombie, before the exec', () => childrenOf(pid1.pid).find(isZombie));
   await waitFor(`${executable} to exec`, () => readProc(`/proc/${pid1.pid}/cmdline`)?.startsWith(executable), 5000);
   return { pid1, zombie };
