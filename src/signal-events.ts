@@ -2,13 +2,13 @@
 //
 // Node's `process.on('SIGxxx')` knows only the named signals 1..31. Both it and
 // this module sit on libuv's signal handles: a C handler that writes the
-// signal number to a pipe, read back by the event loop. Real-time signals
-// (SIGRTMIN..SIGRTMAX) have no names, so they go through Node's internal
-// `signal_wrap` binding, the very handle `process.on` uses. Reaching it needs
-// `--expose-internals`, which the executable bakes into its execArgv; a test
-// proves it still works on the pinned Node. Without it (a bare `node` running
-// the sources) real-time signals are ignored instead, and the caller says so.
-import { createRequire } from 'node:module';
+// signal number to a pipe, read back by the event loop. This module takes the
+// handle itself, Node's internal `signal_wrap` binding (src/internals.ts): it
+// knows the real-time signals (SIGRTMIN..SIGRTMAX), which have no names, and
+// spares every delivery process.on's EventEmitter. Without the binding (a
+// bare `node` running the sources) it falls back to process.on, and
+// real-time signals are ignored instead; the caller says so.
+import { internalBinding } from './internals.ts';
 import { SIGRTMIN, standardSignalName } from './signals.ts';
 
 export type SignalListener = (signo: number) => void;
@@ -21,27 +21,12 @@ interface SignalHandle {
 interface SignalWrapBinding {
   Signal: new () => SignalHandle;
 }
-interface TestBinding {
-  internalBinding(name: 'signal_wrap'): SignalWrapBinding;
-}
-
-function loadSignalWrap(): SignalWrapBinding | null {
-  if (!process.execArgv.includes('--expose-internals')) return null;
-  try {
-    // The executable's own `require` (a CommonJS bundle) loads it directly;
-    // the sources, run as ES modules, need one made for them.
-    const load = (typeof require === 'function' ? require : createRequire(process.execPath)) as (id: string) => TestBinding;
-    return load('internal/test/binding').internalBinding('signal_wrap');
-  } catch {
-    return null;
-  }
-}
-
 let signalWrap: SignalWrapBinding | null | undefined;
+const listening: SignalHandle[] = [];
 
 /** True when real-time signals can be listened to. */
 export function canListenToRealtime(): boolean {
-  signalWrap ??= loadSignalWrap();
+  signalWrap ??= internalBinding<SignalWrapBinding>('signal_wrap');
   return signalWrap !== null;
 }
 
@@ -51,16 +36,18 @@ export function canListenToRealtime(): boolean {
  * cannot be listened to (a real-time one without the internal binding).
  */
 export function onSignal(signo: number, listener: SignalListener): boolean {
-  const name = standardSignalName(signo);
-  if (name !== undefined) {
-    process.on(name, () => listener(signo));
+  if (canListenToRealtime() && signalWrap) {
+    // The handle itself, for every signal: process.on adds an EventEmitter
+    // round trip to each delivery and to start-up.
+    const handle = new signalWrap.Signal();
+    handle.onsignal = listener;
+    if (handle.start(signo) !== 0) return false;
+    handle.unref();
+    listening.push(handle); // as process.on keeps its own
     return true;
   }
-  if (signo < SIGRTMIN || !canListenToRealtime() || !signalWrap) return false;
-  const handle = new signalWrap.Signal();
-  handle.onsignal = listener;
-  const error = handle.start(signo);
-  if (error !== 0) return false;
-  handle.unref();
+  const name = standardSignalName(signo);
+  if (name === undefined) return false;
+  process.on(name, () => listener(signo));
   return true;
 }
