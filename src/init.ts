@@ -1,13 +1,12 @@
 // Init mode: run COMMAND as our child, forward signals to it, reap every
 // zombie, and when it exits, wind down what is left and exit with its status.
-import { constants } from 'node:os';
 import { getSystemErrorMessage } from 'node:util';
 import type { InitOptions } from './cli.ts';
 import { EXIT_CANNOT_EXECUTE, EXIT_INTERNAL, EXIT_NOT_FOUND } from './exit-codes.ts';
 import { keepAlive } from './keep-alive.ts';
 import {
   blockSignals, exitNow, ignoreSignal, isOpenDescriptor, kill, ownsTerminalForeground, reapOne, reclaimTerminalForeground,
-  setChildSubreaper, setParentDeathSignal, spawn, unblockSignals, ESRCH,
+  setChildSubreaper, setParentDeathSignal, spawn, unblockSignals, EACCES, EISDIR, ENOENT, ENOEXEC, ENOTDIR, EPERM, ESRCH,
 } from './libc.ts';
 import { log, setLogFormat, type Fields } from './log.ts';
 import { descendantsOf, otherThreadsAccepting } from './procfs.ts';
@@ -200,7 +199,6 @@ export function runInit(options: InitOptions): void {
 
 /** As shells and tini: 127 when there is nothing to run, 126 when it cannot be run. */
 export function execFailureCode(errno: number): number {
-  const { ENOENT, EACCES, EPERM, ENOEXEC, EISDIR, ENOTDIR } = constants.errno;
   if (errno === ENOENT) return EXIT_NOT_FOUND;
   if ([EACCES, EPERM, ENOEXEC, EISDIR, ENOTDIR].includes(errno)) return EXIT_CANNOT_EXECUTE;
   return EXIT_INTERNAL;

@@ -1,20 +1,26 @@
-// The C library, called directly through node:ffi. The only module that imports
+// The C library, called directly through node:ffi. The only module that uses
 // node:ffi: everything else asks for a named operation here.
 //
 // No native addon: an addon would have to be extracted to a file before it
 // could be loaded, and a pod sandbox has a read-only root and no writable /tmp.
-// dlopen(null) resolves symbols of the process itself, i.e. the glibc the
-// executable was linked against.
-import ffi from 'node:ffi';
+// A library opened with a null path resolves symbols of the process itself,
+// i.e. the glibc the executable was linked against.
+import { internalBinding } from './internals.ts';
 import { ALL_SIGNALS } from './signals.ts';
 
 // --- Constants, each with where it comes from (glibc 2.36 headers, Linux UAPI).
 /** <sys/wait.h>: return at once if no child has changed state. */
 const WNOHANG = 1;
 /** <asm-generic/errno-base.h> */
-const EINTR = 4;
+export const EPERM = 1;
+export const ENOENT = 2;
 export const ESRCH = 3;
+const EINTR = 4;
+export const ENOEXEC = 8;
 const ECHILD = 10;
+export const EACCES = 13;
+export const ENOTDIR = 20;
+export const EISDIR = 21;
 /** <linux/prctl.h>: deliver a signal to this process when its parent dies. */
 const PR_SET_PDEATHSIG = 1;
 /** <linux/prctl.h>: become the reaper of orphaned descendants (Linux ≥ 3.4). */
@@ -24,35 +30,78 @@ const SIG_BLOCK = 0;
 const SIG_UNBLOCK = 1;
 /** <bits/signum-generic.h>: sighandler_t SIG_IGN is ((__sighandler_t) 1). */
 const SIG_IGN = 1n;
-/** <spawn.h> flags for posix_spawnattr_setflags. */
+/** <spawn.h>: the posix_spawnattr_t flags. */
 const POSIX_SPAWN_SETPGROUP = 0x02;
 const POSIX_SPAWN_SETSIGDEF = 0x04;
 const POSIX_SPAWN_SETSIGMASK = 0x08;
 /** <bits/fcntl-linux.h>: read the descriptor flags (FD_CLOEXEC). */
 const F_GETFD = 1;
-/** glibc's sigset_t is 1024 bits; posix_spawnattr_t is 336 bytes and
- * posix_spawn_file_actions_t 80 on x86-64 and arm64: zeroed buffers of these
- * sizes hold them with room to spare. */
+/** <bits/types/__sigset_t.h>: glibc's sigset_t is 1024 bits. */
 const SIGSET_BYTES = 128;
-const SPAWNATTR_BYTES = 512;
+/**
+ * <spawn.h>: posix_spawnattr_t is a public struct, so its layout is part of
+ * glibc's ABI, the same on x86-64 and arm64: { short __flags; pid_t __pgrp;
+ * sigset_t __sd; sigset_t __ss; struct sched_param __sp; int __policy;
+ * int __pad[16]; }, 336 bytes. posix_spawnattr_init zeroes it, the setters
+ * store one field each and posix_spawnattr_destroy does nothing: pause writes
+ * the fields itself instead of resolving six functions at start-up.
+ */
+const SPAWNATTR_BYTES = 336;
+const SPAWNATTR_FLAGS = 0; // short
+const SPAWNATTR_PGROUP = 4; // pid_t
+const SPAWNATTR_SIGDEFAULT = 8; // sigset_t
+const SPAWNATTR_SIGMASK = SPAWNATTR_SIGDEFAULT + SIGSET_BYTES; // sigset_t
+/** posix_spawn_file_actions_t is 80 bytes; initialised by glibc in a zeroed buffer with room to spare. */
 const FILE_ACTIONS_BYTES = 256;
 const POINTER_BYTES = 8;
 
-// --- Bindings. Note the signature shape: `{ arguments, return }`; node:ffi
-// silently accepts `{ parameters, result }` and makes a zero-argument function.
-const core = ffi.dlopen(null, {
-  waitpid: { arguments: ['int32', 'pointer', 'int32'], return: 'int32' },
-  kill: { arguments: ['int32', 'int32'], return: 'int32' },
-  // prctl and fcntl are variadic; called with integer arguments only, the
-  // fixed-argument call is the same on x86-64 and arm64 Linux.
-  prctl: { arguments: ['int32', 'uint64', 'uint64', 'uint64', 'uint64'], return: 'int32' },
-  signal: { arguments: ['int32', 'pointer'], return: 'pointer' },
-  pthread_sigmask: { arguments: ['int32', 'pointer', 'pointer'], return: 'int32' },
-  __errno_location: { arguments: [], return: 'pointer' },
-  _exit: { arguments: ['int32'], return: 'void' },
-});
-const c = core.functions;
-const errnoAddress = c.__errno_location();
+// --- Bindings.
+//
+// node:ffi is a layer of JavaScript (argument checks, wrappers) over Node's
+// internal `ffi` binding. Interpreted (--jitless), loading that layer costs
+// ~2.4 ms of start-up and each call through it ~2 µs more than the binding's
+// own function, whose native code checks and converts the same argument types
+// (Buffers, bigints and numbers here). So pause calls the binding when it can
+// reach it (src/internals.ts) and node:ffi otherwise: the two take and return
+// the same values.
+type CType = 'int16' | 'int32' | 'uint64' | 'pointer' | 'void';
+/** What a `pointer` argument takes: a buffer's address, a raw address, or NULL. */
+type Pointer = Buffer | bigint | null;
+interface Library {
+  getFunction(name: string, signature: { arguments: CType[]; return: CType }): unknown;
+  getSymbol(name: string): bigint;
+}
+interface Ffi {
+  DynamicLibrary: new (path: string | null) => Library;
+  getInt32(address: bigint): number;
+  getUint64(address: bigint): bigint;
+  getRawPointer(buffer: Buffer): bigint;
+}
+const ffi = internalBinding<Ffi>('ffi') ?? (process.getBuiltinModule('node:ffi') as unknown as Ffi);
+const libc = new ffi.DynamicLibrary(null);
+
+/** Resolves `name` with its C signature; F is the matching JavaScript type. */
+function bind<F>(name: string, args: CType[], result: CType): F {
+  return libc.getFunction(name, { arguments: args, return: result }) as F;
+}
+
+/**
+ * Resolved on first call, each costing ~35 µs of start-up: what only the init
+ * mode needs, or only on some of its paths, is never resolved otherwise.
+ */
+function lazy<A extends unknown[], R>(name: string, args: CType[], result: CType): (...a: A) => R {
+  let resolved: ((...a: A) => R) | undefined;
+  return (...a) => (resolved ??= bind<(...a: A) => R>(name, args, result))(...a);
+}
+
+// Called by both modes, or on init's forwarding path: resolved at once.
+const c = {
+  waitpid: bind<(pid: number, status: Pointer, options: number) => number>('waitpid', ['int32', 'pointer', 'int32'], 'int32'),
+  kill: bind<(pid: number, signo: number) => number>('kill', ['int32', 'int32'], 'int32'),
+  signal: bind<(signo: number, handler: Pointer) => bigint>('signal', ['int32', 'pointer'], 'pointer'),
+  _exit: bind<(code: number) => void>('_exit', ['int32'], 'void'),
+};
+const errnoAddress = bind<() => bigint>('__errno_location', [], 'pointer')();
 
 function errno(): number {
   return ffi.getInt32(errnoAddress);
@@ -85,12 +134,16 @@ export function kill(pid: number, signo: number): Errno {
   return c.kill(pid, signo) === 0 ? 0 : errno();
 }
 
+// prctl is variadic; called with integer arguments only, the fixed-argument
+// call is the same on x86-64 and arm64 Linux (as for fcntl below).
+const prctl = lazy<[option: number, a2: bigint, a3: bigint, a4: bigint, a5: bigint], number>('prctl', ['int32', 'uint64', 'uint64', 'uint64', 'uint64'], 'int32');
+
 export function setChildSubreaper(): Errno {
-  return c.prctl(PR_SET_CHILD_SUBREAPER, 1n, 0n, 0n, 0n) === 0 ? 0 : errno();
+  return prctl(PR_SET_CHILD_SUBREAPER, 1n, 0n, 0n, 0n) === 0 ? 0 : errno();
 }
 
 export function setParentDeathSignal(signo: number): Errno {
-  return c.prctl(PR_SET_PDEATHSIG, BigInt(signo), 0n, 0n, 0n) === 0 ? 0 : errno();
+  return prctl(PR_SET_PDEATHSIG, BigInt(signo), 0n, 0n, 0n) === 0 ? 0 : errno();
 }
 
 /** signal(signo, SIG_IGN). */
@@ -105,14 +158,15 @@ export function ignoreSignal(signo: number): Errno {
  * sigaddset, and able to name glibc's internal 32 and 33, which sigaddset and
  * sigfillset refuse.
  */
-function sigset(signals: readonly number[]): Buffer {
-  const set = Buffer.alloc(SIGSET_BYTES);
+function sigset(signals: readonly number[], set = Buffer.alloc(SIGSET_BYTES)): Buffer {
   for (const signo of signals) set[(signo - 1) >> 3]! |= 1 << ((signo - 1) & 7);
   return set;
 }
 
+const pthreadSigmask = lazy<[how: number, set: Pointer, old: Pointer], number>('pthread_sigmask', ['int32', 'pointer', 'pointer'], 'int32');
+
 function changeThreadMask(how: number, signals: readonly number[]): Errno {
-  return c.pthread_sigmask(how, sigset(signals), null); // pthread_* return the error number itself.
+  return pthreadSigmask(how, sigset(signals), null); // pthread_* return the error number itself.
 }
 
 /** Unblocks signals in the calling (main) thread only. */
@@ -136,52 +190,35 @@ export function exitNow(code: number): never {
   throw new Error('_exit returned');
 }
 
-// --- What only the init mode needs, resolved on first use so that pause mode
-// pays nothing for it.
-const spawnDefinitions = {
-  posix_spawnp: { arguments: ['pointer', 'pointer', 'pointer', 'pointer', 'pointer', 'pointer'], return: 'int32' },
-  posix_spawnattr_init: { arguments: ['pointer'], return: 'int32' },
-  posix_spawnattr_destroy: { arguments: ['pointer'], return: 'int32' },
-  posix_spawnattr_setflags: { arguments: ['pointer', 'int16'], return: 'int32' },
-  posix_spawnattr_setsigmask: { arguments: ['pointer', 'pointer'], return: 'int32' },
-  posix_spawnattr_setsigdefault: { arguments: ['pointer', 'pointer'], return: 'int32' },
-  posix_spawnattr_setpgroup: { arguments: ['pointer', 'int32'], return: 'int32' },
-  posix_spawn_file_actions_init: { arguments: ['pointer'], return: 'int32' },
-  posix_spawn_file_actions_destroy: { arguments: ['pointer'], return: 'int32' },
-  posix_spawn_file_actions_adddup2: { arguments: ['pointer', 'int32', 'int32'], return: 'int32' },
-  // glibc ≥ 2.35: the child makes its own process group the terminal's
-  // foreground group before it execs, so it never runs in the background.
-  posix_spawn_file_actions_addtcsetpgrp_np: { arguments: ['pointer', 'int32'], return: 'int32' },
-  // glibc ≥ 2.34: close every descriptor from a number up, in the child.
-  posix_spawn_file_actions_addclosefrom_np: { arguments: ['pointer', 'int32'], return: 'int32' },
-  fcntl: { arguments: ['int32', 'int32', 'int32'], return: 'int32' },
-  isatty: { arguments: ['int32'], return: 'int32' },
-  getpgrp: { arguments: [], return: 'int32' },
-  tcgetpgrp: { arguments: ['int32'], return: 'int32' },
-  tcsetpgrp: { arguments: ['int32', 'int32'], return: 'int32' },
-} as const;
-
-type SpawnFunctions = ReturnType<typeof ffi.dlopen<typeof spawnDefinitions>>;
-let spawnLibrary: SpawnFunctions | undefined;
-function s(): SpawnFunctions['functions'] {
-  spawnLibrary ??= ffi.dlopen(null, spawnDefinitions);
-  return spawnLibrary.functions;
-}
+// --- What only the init mode needs, resolved on first use.
+const fcntl = lazy<[fd: number, command: number, arg: number], number>('fcntl', ['int32', 'int32', 'int32'], 'int32');
+const tcgetpgrp = lazy<[fd: number], number>('tcgetpgrp', ['int32'], 'int32');
+const tcsetpgrp = lazy<[fd: number, pgrp: number], number>('tcsetpgrp', ['int32', 'int32'], 'int32');
+const getpgrp = lazy<[], number>('getpgrp', [], 'int32');
+const spawnp = lazy<[pid: Buffer, file: Pointer, actions: Buffer, attr: Buffer, argv: Buffer, envp: bigint], number>(
+  'posix_spawnp', ['pointer', 'pointer', 'pointer', 'pointer', 'pointer', 'pointer'], 'int32');
+const actionsInit = lazy<[actions: Buffer], number>('posix_spawn_file_actions_init', ['pointer'], 'int32');
+const actionsDestroy = lazy<[actions: Buffer], number>('posix_spawn_file_actions_destroy', ['pointer'], 'int32');
+const addDup2 = lazy<[actions: Buffer, fd: number, to: number], number>('posix_spawn_file_actions_adddup2', ['pointer', 'int32', 'int32'], 'int32');
+// glibc ≥ 2.35: the child makes its own process group the terminal's
+// foreground group before it execs, so it never runs in the background.
+const addTcsetpgrp = lazy<[actions: Buffer, fd: number], number>('posix_spawn_file_actions_addtcsetpgrp_np', ['pointer', 'int32'], 'int32');
+// glibc ≥ 2.34: close every descriptor from a number up, in the child.
+const addClosefrom = lazy<[actions: Buffer, from: number], number>('posix_spawn_file_actions_addclosefrom_np', ['pointer', 'int32'], 'int32');
 
 export function isOpenDescriptor(fd: number): boolean {
-  return s().fcntl(fd, F_GETFD, 0) !== -1;
+  return fcntl(fd, F_GETFD, 0) !== -1;
 }
 
-/** True when fd is a terminal whose foreground process group is ours. */
+/** True when fd is a terminal whose foreground process group is ours (tcgetpgrp fails on anything else). */
 export function ownsTerminalForeground(fd: number): boolean {
-  const lib = s();
-  return lib.isatty(fd) === 1 && lib.tcgetpgrp(fd) === lib.getpgrp();
+  const foreground = tcgetpgrp(fd);
+  return foreground !== -1 && foreground === getpgrp();
 }
 
 /** Gives the terminal's foreground back to pause's own group. */
 export function reclaimTerminalForeground(fd: number): Errno {
-  const lib = s();
-  return lib.tcsetpgrp(fd, lib.getpgrp()) === 0 ? 0 : errno();
+  return tcsetpgrp(fd, getpgrp()) === 0 ? 0 : errno();
 }
 
 export interface SpawnRequest {
@@ -205,50 +242,44 @@ export type SpawnResult = { ok: true; pid: number } | { ok: false; errno: Errno;
  * Its environment is the `environ` pause was started with, byte for byte.
  */
 export function spawn(request: SpawnRequest): SpawnResult {
-  const lib = s();
-  const attr = Buffer.alloc(SPAWNATTR_BYTES);
-  const actions = Buffer.alloc(FILE_ACTIONS_BYTES);
   const fail = (errno: Errno, step: string): SpawnResult => ({ ok: false, errno, step });
-  let error = lib.posix_spawnattr_init(attr) || lib.posix_spawn_file_actions_init(actions);
-  if (error) return fail(error, 'posix_spawn setup');
+  const attr = Buffer.alloc(SPAWNATTR_BYTES);
+  attr.writeInt16LE(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK, SPAWNATTR_FLAGS);
+  attr.writeInt32LE(0, SPAWNATTR_PGROUP); // 0: a new group, led by the child
+  // Every signal 1..64 back to SIG_DFL, glibc's internal 32 and 33 included:
+  // posix_spawn sets whatever is not in this set to SIG_IGN in the child,
+  // where it would outlive exec. The mask (SPAWNATTR_SIGMASK) stays empty.
+  sigset(ALL_SIGNALS, attr.subarray(SPAWNATTR_SIGDEFAULT, SPAWNATTR_SIGMASK));
+  const actions = Buffer.alloc(FILE_ACTIONS_BYTES);
+  let error = actionsInit(actions);
+  if (error) return fail(error, 'posix_spawn_file_actions_init');
   try {
-    const emptyMask = sigset([]);
-    // Every signal 1..64 back to SIG_DFL, glibc's internal 32 and 33 included:
-    // posix_spawn sets whatever is not in this set to SIG_IGN in the child,
-    // where it would outlive exec.
-    const allSignals = sigset(ALL_SIGNALS);
-    error = lib.posix_spawnattr_setflags(attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)
-      || lib.posix_spawnattr_setpgroup(attr, 0)
-      || lib.posix_spawnattr_setsigmask(attr, emptyMask)
-      || lib.posix_spawnattr_setsigdefault(attr, allSignals);
-    if (error) return fail(error, 'posix_spawnattr');
     // dup2(fd, fd) in the child clears FD_CLOEXEC on fd: the way to hand over
     // a descriptor that Node marked close-on-exec.
     for (const fd of request.inheritFds) {
-      error = lib.posix_spawn_file_actions_adddup2(actions, fd, fd);
+      error = addDup2(actions, fd, fd);
       if (error) return fail(error, `passing descriptor ${fd}`);
     }
-    error = lib.posix_spawn_file_actions_addclosefrom_np(actions, request.closeFrom);
+    error = addClosefrom(actions, request.closeFrom);
     if (error) return fail(error, 'posix_spawn_file_actions_addclosefrom_np');
     if (request.foregroundFd !== null) {
-      error = lib.posix_spawn_file_actions_addtcsetpgrp_np(actions, request.foregroundFd);
+      error = addTcsetpgrp(actions, request.foregroundFd);
       if (error) return fail(error, 'posix_spawn_file_actions_addtcsetpgrp_np');
     }
     const strings = request.argv.map((arg) => Buffer.from(`${arg}\0`));
     const argv = Buffer.alloc((strings.length + 1) * POINTER_BYTES);
     strings.forEach((str, i) => argv.writeBigUInt64LE(ffi.getRawPointer(str), i * POINTER_BYTES));
     const pid = Buffer.alloc(4);
-    error = lib.posix_spawnp(pid, strings[0] ?? null, actions, attr, argv, environ());
+    error = spawnp(pid, strings[0] ?? null, actions, attr, argv, environ());
     // `strings` must stay reachable until here: argv holds raw pointers into them.
     strings.length = 0;
     return error ? fail(error, 'exec') : { ok: true, pid: pid.readInt32LE(0) };
   } finally {
-    lib.posix_spawn_file_actions_destroy(actions);
-    lib.posix_spawnattr_destroy(attr);
+    actionsDestroy(actions);
   }
 }
 
 /** The value of glibc's `char **environ`. */
 function environ(): bigint {
-  return ffi.getUint64(core.lib.getSymbol('environ'));
+  return ffi.getUint64(libc.getSymbol('environ'));
 }
