@@ -55,10 +55,16 @@ export function runInit(options: InitOptions): void {
   let tookForeground = false;
 
   function forward(signo: number): void {
+    send(signo);
     // libuv passes signals to JavaScript through a pipe and drops them when
     // the pipe is full, SIGCHLD included; reaping on every signal means a
-    // child exit is never lost in a storm of other signals.
+    // child exit is never lost in a storm of other signals. After the kill,
+    // not before: it stays off the forwarding latency, and the child's pid
+    // cannot have been reused (it is ours until reaped).
     reap();
+  }
+
+  function send(signo: number): void {
     if (phase.name !== 'running') {
       verbose(`${signalName(signo)} received after the command exited: not forwarded`);
       return;
@@ -159,17 +165,6 @@ export function runInit(options: InitOptions): void {
   // start the inspector; that leaves SIGUSR1 blocked in every thread. Now that
   // a listener is in place, let the main thread take it: it is forwarded.
   unblockSignals([SIGUSR1]);
-  // A handled signal runs libuv's C handler, which writes its number to a
-  // pipe that the main thread's event loop reads. Real-time signals queue (up
-  // to RLIMIT_SIGPENDING, ~100,000), and while any is pending the kernel
-  // delivers the next one to a thread the moment it returns from the last:
-  // a main thread that takes them runs handlers only, never the loop, and a
-  // flood of them would hide the child's exit until the queue drained (tens of
-  // seconds, measured). So the main thread blocks them when another of Node's
-  // threads takes them (SIGUSR1 excepted: Node blocks it in every other thread).
-  const offMain = handled.filter((signo) => signo !== SIGUSR1);
-  if (otherThreadsAccepting(offMain) > 0) blockSignals(offMain);
-
   const listenFds = Number(process.env['LISTEN_FDS'] ?? '0');
   const activation = Number.isInteger(listenFds) && listenFds > 0
     ? Array.from({ length: listenFds }, (_, i) => SD_LISTEN_FDS_START + i)
@@ -191,6 +186,18 @@ export function runInit(options: InitOptions): void {
   }
   child = spawned.pid;
   verbose(`started ${file}`, { pid: child, pgid: child, foreground: tookForeground });
+  // (After the spawn, so that the child starts the sooner: this reads /proc.)
+  // A handled signal runs libuv's C handler, which writes its number to a
+  // pipe that the main thread's event loop reads. Real-time signals queue (up
+  // to RLIMIT_SIGPENDING, ~100,000), and while any is pending the kernel
+  // delivers the next one to a thread the moment it returns from the last:
+  // a main thread that takes them runs handlers only, never the loop, and a
+  // flood of them would hide the child's exit until the queue drained (tens of
+  // seconds, measured). So the main thread blocks them when another of Node's
+  // threads takes them (SIGUSR1 excepted: Node blocks it in every other thread).
+  const offMain = handled.filter((signo) => signo !== SIGUSR1);
+  if (otherThreadsAccepting(offMain) > 0) blockSignals(offMain);
+
   keepAlive();
   // A zombie inherited from whoever exec'd pause announces itself with no
   // SIGCHLD of ours: collect it now.
