@@ -43,7 +43,11 @@ writeFileSync(floorBundle, 'if (process.argv.length > 2) process.exit(0); setInt
 const snapshotBundle = join(work, 'floor-snapshot.cjs');
 writeFileSync(snapshotBundle, "require('node:v8').startupSnapshot.setDeserializeMainFunction(() => { if (process.argv.length > 2) process.exit(0); setInterval(() => {}, 2 ** 31 - 1); });\n");
 
-interface Variant { name: string; main: string; execArgv: readonly string[]; useCodeCache: boolean; useSnapshot?: boolean; forwards: boolean }
+interface Variant {
+  name: string; main: string; execArgv: readonly string[]; useCodeCache: boolean; useSnapshot?: boolean; forwards: boolean;
+  /** Make the code cache in a Node started without execArgv (as the build did until the cache was found rejected). */
+  plainBuilder?: boolean;
+}
 const pause = (name: string, extra: string[], useCodeCache = true): Variant => ({ name, main: pauseBundle, execArgv: [...SEA_EXEC_ARGV, ...extra], useCodeCache, forwards: true });
 /** pause as built but for one of its own flags. */
 const without = (flag: string): Variant => ({ ...pause(`without ${flag}`, []), execArgv: SEA_EXEC_ARGV.filter((f) => f !== flag) });
@@ -51,6 +55,8 @@ const allVariants: Variant[] = [
   pause('pause as built', []),
   without('--v8-pool-size=1'),
   pause('useCodeCache: false', [], false),
+  { ...pause('code cache made without the flags', []), plainBuilder: true },
+  without('--no-lazy'),
   pause('--max-semi-space-size=1', ['--max-semi-space-size=1']),
   pause('--max-old-space-size=16', ['--max-old-space-size=16']),
   without('--single-threaded'),
@@ -74,7 +80,8 @@ function build(variant: Variant, i: number): string {
     main: variant.main, output, executable: base, disableExperimentalSEAWarning: true,
     useCodeCache: variant.useCodeCache, useSnapshot: variant.useSnapshot ?? false, execArgv: variant.execArgv, execArgvExtension: 'none',
   }));
-  execFileSync(process.execPath, ['--build-sea', config], { stdio: 'ignore' });
+  // As scripts/build.ts: V8 takes a code cache only from a V8 with the same flags.
+  execFileSync(process.execPath, [...(variant.plainBuilder ? [] : variant.execArgv), '--build-sea', config], { stdio: 'ignore' });
   return output;
 }
 

@@ -114,7 +114,11 @@ writeFileSync(seaConfig, JSON.stringify({
   // NODE_OPTIONS in a container's environment is meant for its application.
   execArgvExtension: 'none',
 }, null, 2));
-run(process.execPath, ['--build-sea', seaConfig]);
+// V8 accepts a code cache only from a V8 that ran with the same flags
+// (--jitless and --single-threaded change them): made by a Node started
+// without the executable's execArgv, the cache was rejected at every start
+// and each function compiled from source (bench/results/tuning.md).
+run(process.execPath, [...SEA_EXEC_ARGV, '--build-sea', seaConfig]);
 chmodSync(outTemporary, 0o755);
 renameSync(outTemporary, out);
 process.stdout.write(`built ${out} (${(statSync(out).size / 2 ** 20).toFixed(1)} MiB, ${arch}, node v${nodeVersion})\n`);
