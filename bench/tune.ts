@@ -110,7 +110,7 @@ await Promise.all(idle.flat().map((child) => stop(child)));
 process.stderr.write('tune: forwarding\n');
 const forwarding: (number[] | null)[] = [];
 for (const [i, file] of built.entries()) {
-  forwarding.push(variants[i]?.forwards && !broken.has(i) ? await latencies([file, '--', ...receiverCommand(helper)], signals) : null);
+  forwarding.push(variants[i]?.forwards && !broken.has(i) ? await latencies([file, '--', ...receiverCommand(helper)], signals, helper) : null);
 }
 
 const fmt = (value: number) => (Number.isFinite(value) ? value.toFixed(1) : '—');

@@ -1,6 +1,8 @@
 // Figure 5: SIGUSR1 sent to the init, received by its child, which stamps the
 // moment it gets it (CLOCK_MONOTONIC, the clock of process.hrtime). One signal
 // at a time: the next is sent once the last was received, so none merge.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { receiverCommand } from './helper.ts';
 import { launch, stop } from './processes.ts';
 import { initSubjects, type Program } from './programs.ts';
@@ -27,8 +29,20 @@ function lineReader(stream: NodeJS.ReadableStream): (timeoutMs: number) => Promi
   };
 }
 
-/** Latencies in µs of `count` SIGUSR1s sent to `argv` (an init running the receiver). */
-export async function latencies(argv: string[], count: number): Promise<number[]> {
+/**
+ * Latencies in µs of `count` SIGUSR1s sent to `argv` (an init running the
+ * receiver): by `helper send` when there is a helper, else from here.
+ */
+export async function latencies(argv: string[], count: number, helper: string | null): Promise<number[]> {
+  if (helper) {
+    const { stdout } = await promisify(execFile)(helper, ['send', String(count), ...argv], { maxBuffer: 64 * 1024 * 1024 });
+    return stdout.trim().split('\n').map((ns) => Number(ns) / 1e3);
+  }
+  return latenciesFromNode(argv, count);
+}
+
+/** The same, sent from this process: its own garbage collector can land between the clock and the kill. */
+async function latenciesFromNode(argv: string[], count: number): Promise<number[]> {
   const init = launch(argv, { stdio: ['ignore', 'pipe', 'ignore'] });
   const pid = init.pid;
   if (pid === undefined || !init.stdout) throw new Error(`bench: cannot start ${argv.join(' ')}`);
@@ -65,7 +79,7 @@ export async function forwardingFigure(programs: Program[], count: number, helpe
   const perRound = Math.ceil(count / ROUNDS);
   for (let round = 0; round < ROUNDS; round++) {
     for (const [i, subject] of subjects.entries()) {
-      samples[i]?.push(await latencies([subject.program.path, ...subject.argv], perRound));
+      samples[i]?.push(await latencies([subject.program.path, ...subject.argv], perRound, helper));
     }
   }
   const rows: Row[] = subjects.map((subject, i) => ({
@@ -75,7 +89,7 @@ export async function forwardingFigure(programs: Program[], count: number, helpe
   }));
   return {
     id: '5', title: 'Signal forwarding: SIGUSR1 to the init, until its child has it',
-    method: `${count} signals, one at a time, sent from the bench with kill(2) after reading CLOCK_MONOTONIC, in ${ROUNDS} rounds with the programs taking turns (a new init each round); CHILD is ${helper ? '`bench/helper.c recv` (sigwaitinfo, then clock_gettime)' : 'perl with Time::HiRes (a %SIG handler: perl\'s deferred signals add their own delay)'}, the same for every program. Not PID 1. The range is of the same percentile over each round. The Node floor does not forward: not shown.`,
+    method: `${count} signals, one at a time, sent with kill(2) after reading CLOCK_MONOTONIC ${helper ? 'by `bench/helper.c send`' : 'from the bench (Node)'}, in ${ROUNDS} rounds with the programs taking turns (a new init each round); CHILD is ${helper ? '`bench/helper.c recv` (sigwaitinfo, then clock_gettime)' : 'perl with Time::HiRes (a %SIG handler: perl\'s deferred signals add their own delay)'}, the same for every program. Not PID 1. The range is of the same percentile over each round. The Node floor does not forward: not shown.`,
     metrics: [{ key: 'p50', label: 'p50', unit: 'µs' }, { key: 'p99', label: 'p99', unit: 'µs' }],
     rows,
   };
