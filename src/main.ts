@@ -21,10 +21,12 @@ function main(): void {
   switch (config.mode) {
     case 'version':
       writeStdout(`pause.ts ${VERSION} (node ${process.version})\n`);
-      return;
+      // Written synchronously, so nothing is lost by skipping Node's own
+      // tear-down, which an exit by returning would run (~1-2 ms).
+      process.exit(0);
     case 'help':
       writeStdout(USAGE);
-      return;
+      process.exit(0);
     case 'pause':
       // Loaded on demand: each mode loads only its own code.
       void import('./pause.ts').then((m) => m.runPause());
