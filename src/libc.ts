@@ -64,7 +64,7 @@ const POINTER_BYTES = 8;
 // (Buffers, bigints and numbers here). So pause calls the binding when it can
 // reach it (src/internals.ts) and node:ffi otherwise: the two take and return
 // the same values.
-type CType = 'int16' | 'int32' | 'uint64' | 'pointer' | 'void';
+type CType = 'int32' | 'uint64' | 'pointer' | 'void';
 /** What a `pointer` argument takes: a buffer's address, a raw address, or NULL. */
 type Pointer = Buffer | bigint | null;
 interface Library {
