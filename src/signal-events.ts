@@ -9,7 +9,7 @@
 // bare `node` running the sources) it falls back to process.on, and
 // real-time signals are ignored instead; the caller says so.
 import { internalBinding } from './internals.ts';
-import { SIGRTMIN, standardSignalName } from './signals.ts';
+import { standardSignalName } from './signals.ts';
 
 export type SignalListener = (signo: number) => void;
 
