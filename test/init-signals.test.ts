@@ -3,7 +3,7 @@ import { readdirSync, readlinkSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { readyPid, REPORTER } from './helpers/children.ts';
 import { PAUSE } from './helpers/paths.ts';
-import { catches, childrenOf, isAlive, readProc, start, statusField, waitFor, type Started } from './helpers/process.ts';
+import { catches, childrenOf, isAlive, listeningTcpInodes, start, statusField, waitFor, type Started } from './helpers/process.ts';
 
 // Written out from the issue rather than taken from src/signals.ts: 1..31 but
 // KILL STOP CHLD SEGV BUS FPE ILL TTIN TTOU, and the real-time 34..64.
@@ -122,14 +122,6 @@ describe('--rewrite', () => {
     expect(isAlive(pid)).toBe(true);
   });
 });
-
-/** `socket:[INODE]` of every listening TCP socket of this network namespace. */
-function listeningTcpInodes(): Set<string> {
-  const LISTEN = '0A';
-  const lines = ['/proc/net/tcp', '/proc/net/tcp6'].flatMap((file) => (readProc(file) ?? '').split('\n').slice(1));
-  const fields = lines.map((line) => line.trim().split(/\s+/));
-  return new Set(fields.filter((f) => f[3] === LISTEN).map((f) => `socket:[${f[9]}]`));
-}
 
 // Until Node has run pause's code a SIGTERM ends pause itself (Node's own
 // start-up handler re-raises it), as it ends tini before its main(): no init

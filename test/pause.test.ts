@@ -1,9 +1,8 @@
 // Pause mode as PID 1 of a new PID namespace: the built executable, a real kernel.
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { PAUSE } from './helpers/paths.ts';
 import { inNamespaceArgs, isPauseModeReady, orphanStormScript, startAsPid1, startAsPid1WithZombie, unshareArgs } from './helpers/pid1.ts';
-import { childrenOf, cpuTicks, isAlive, isZombie, run, start, voluntarySwitches, waitFor } from './helpers/process.ts';
+import { childrenOf, cpuTicks, isAlive, isZombie, listeningTcpInodes, run, start, voluntarySwitches, waitFor } from './helpers/process.ts';
 
 /**
  * Starts pause as PID 1 and waits until it has set up its signals. Until then
@@ -83,9 +82,7 @@ describe('pause mode as PID 1', () => {
     expect(inner).toBeDefined();
     expect(sent.count).toBeGreaterThan(100);
     // The namespace has its own network stack: any listening socket would be pause's.
-    const tcp = readFileSync(`/proc/${inner}/net/tcp`, 'utf8') + readFileSync(`/proc/${inner}/net/tcp6`, 'utf8');
-    const listening = tcp.split('\n').slice(1).filter((line) => line.trim().split(/\s+/)[3] === '0A');
-    expect(listening).toEqual([]);
+    expect([...listeningTcpInodes(inner!)]).toEqual([]);
     expect(isAlive(inner!)).toBe(true);
     process.kill(inner!, 'SIGTERM');
     await pause.exited;

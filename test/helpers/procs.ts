@@ -42,6 +42,18 @@ export function readProc(path: string): string | undefined {
   }
 }
 
+/**
+ * `socket:[INODE]` of every listening TCP socket (IPv4 and IPv6) in the
+ * network namespace of `pid` (ours by default), as /proc/PID/net/tcp{,6} list them.
+ */
+export function listeningTcpInodes(pid: number | 'self' = 'self'): Set<string> {
+  const LISTEN = '0A'; // the st column: TCP_LISTEN, in hex
+  // readFileSync, not readProc: a namespace that cannot be read must fail the check, not pass it.
+  const lines = ['tcp', 'tcp6'].flatMap((file) => readFileSync(`/proc/${pid}/net/${file}`, 'utf8').split('\n').slice(1));
+  const fields = lines.map((line) => line.trim().split(/\s+/));
+  return new Set(fields.filter((f) => f[3] === LISTEN).map((f) => `socket:[${f[9]}]`));
+}
+
 /** Thread ids of pid ([] once it is gone). */
 export function taskIds(pid: number): string[] {
   try {
