@@ -4,8 +4,9 @@
 // module `internal/test/binding` loadable, and its `internalBinding(name)`
 // hands out a binding. pause takes two: `signal_wrap` (libuv's signal handle,
 // the only way to listen to real-time signals) and `ffi` (node:ffi without
-// its JavaScript layer, which costs more start-up than all the rest of
-// pause: bench/tuning.md). A test proves both still work on the pinned Node.
+// its JavaScript layer, which cost more start-up than all the rest of pause:
+// README, "Measured choices"). test/internals.test.ts proves both still work
+// on the pinned Node.
 // Without the flag (a bare `node` running the sources) this returns null and
 // the callers fall back to the public API.
 

@@ -80,7 +80,11 @@ interface Ffi {
 const ffi = internalBinding<Ffi>('ffi') ?? (process.getBuiltinModule('node:ffi') as unknown as Ffi);
 const libc = new ffi.DynamicLibrary(null);
 
-/** Resolves `name` with its C signature; F is the matching JavaScript type. */
+/**
+ * Resolves `name` with its C signature; F is the matching JavaScript type.
+ * The keys are `arguments` and `return`: node:ffi silently accepts
+ * `{ parameters, result }` too, and makes a function of no arguments.
+ */
 function bind<F>(name: string, args: CType[], result: CType): F {
   return libc.getFunction(name, { arguments: args, return: result }) as F;
 }
