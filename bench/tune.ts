@@ -10,7 +10,7 @@ import { arch, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SEA_EXEC_ARGV } from '../scripts/sea-flags.ts';
-import { latencies } from './lib/forwarding.ts';
+import { latenciesTakingTurns } from './lib/forwarding.ts';
 import { buildHelper, receiverCommand } from './lib/helper.ts';
 import { launch, settle, stop } from './lib/processes.ts';
 import { memory } from './lib/proc.ts';
@@ -108,14 +108,10 @@ await settle(idle.flat().flatMap((child) => (child.pid ? [child.pid] : [])), 400
 const mem = idle.map((children) => children.map((child) => (child.pid ? memory(child.pid) : undefined)));
 await Promise.all(idle.flat().map((child) => stop(child)));
 process.stderr.write('tune: forwarding\n');
-// In four rounds, the variants taking turns, as bench figure 5 does: one block
-// per variant would hand a slow minute of the machine to one variant alone.
-const forwarding: (number[] | null)[] = built.map((_, i) => (variants[i]?.forwards && !broken.has(i) ? [] : null));
-for (let round = 0; round < 4; round++) {
-  for (const [i, file] of built.entries()) {
-    forwarding[i]?.push(...await latencies([file, '--', ...receiverCommand(helper)], Math.ceil(signals / 4), helper));
-  }
-}
+// In rounds, the variants taking turns, as bench figure 5 does.
+const forwards = built.map((file, i) => ({ file, measured: variants[i]?.forwards === true && !broken.has(i) }));
+const measured = await latenciesTakingTurns(forwards.filter((f) => f.measured).map((f) => [f.file, '--', ...receiverCommand(helper)]), signals, helper);
+const forwarding: (number[] | null)[] = forwards.map((f) => (f.measured ? measured.shift()?.flat() ?? null : null));
 
 const fmt = (value: number) => (Number.isFinite(value) ? value.toFixed(1) : '—');
 const lines = [

@@ -33,7 +33,7 @@ function lineReader(stream: NodeJS.ReadableStream): (timeoutMs: number) => Promi
  * Latencies in µs of `count` SIGUSR1s sent to `argv` (an init running the
  * receiver): by `helper send` when there is a helper, else from here.
  */
-export async function latencies(argv: string[], count: number, helper: string | null): Promise<number[]> {
+async function latencies(argv: string[], count: number, helper: string | null): Promise<number[]> {
   if (helper) {
     const { stdout } = await promisify(execFile)(helper, ['send', String(count), ...argv], { maxBuffer: 64 * 1024 * 1024 });
     return stdout.trim().split('\n').map((ns) => Number(ns) / 1e3);
@@ -61,8 +61,22 @@ async function latenciesFromNode(argv: string[], count: number): Promise<number[
   }
 }
 
-/** Rounds of signals per program; the programs take turns, round by round. */
+/** Rounds of signals per init; the inits take turns, round by round. */
 const ROUNDS = 4;
+
+/**
+ * Latencies of `count` signals to each init of `argvs`, in ROUNDS rounds with
+ * the inits taking turns (a new instance each round): [init][round][signal].
+ * Taking turns spreads whatever else the machine is doing (the storms of
+ * figure 4 leave work behind them) over every init alike.
+ */
+export async function latenciesTakingTurns(argvs: string[][], count: number, helper: string | null): Promise<number[][][]> {
+  const samples = argvs.map(() => [] as number[][]);
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [i, argv] of argvs.entries()) samples[i]?.push(await latencies(argv, Math.ceil(count / ROUNDS), helper));
+  }
+  return samples;
+}
 
 /** The quantile over all samples, with the range of the same quantile over each round. */
 function quantileStat(rounds: number[][], q: number): Stat {
@@ -73,15 +87,7 @@ function quantileStat(rounds: number[][], q: number): Stat {
 export async function forwardingFigure(programs: Program[], count: number, helper: string | null): Promise<Figure> {
   const receiver = receiverCommand(helper);
   const subjects = initSubjects(programs, receiver);
-  // Taking turns spreads whatever else the machine is doing (the storms of
-  // figure 4 leave work behind them) over every program alike.
-  const samples = subjects.map(() => [] as number[][]);
-  const perRound = Math.ceil(count / ROUNDS);
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const [i, subject] of subjects.entries()) {
-      samples[i]?.push(await latencies([subject.program.path, ...subject.argv], perRound, helper));
-    }
-  }
+  const samples = await latenciesTakingTurns(subjects.map((subject) => [subject.program.path, ...subject.argv]), count, helper);
   const rows: Row[] = subjects.map((subject, i) => ({
     program: subject.program.id,
     label: subject.label.replace(receiver.join(' '), 'CHILD'),
