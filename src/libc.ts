@@ -64,14 +64,15 @@ const POINTER_BYTES = 8;
 // (Buffers, bigints and numbers here). So pause calls the binding when it can
 // reach it (src/internals.ts) and node:ffi otherwise: the two take and return
 // the same values.
-type CType = 'int32' | 'uint64' | 'pointer' | 'void';
+export type CType = 'int32' | 'uint64' | 'pointer' | 'void';
 /** What a `pointer` argument takes: a buffer's address, a raw address, or NULL. */
 type Pointer = Buffer | bigint | null;
-interface Library {
+/** What libc.ts takes from node:ffi or its binding (test/internals.test.ts holds the pinned Node to it). */
+export interface Library {
   getFunction(name: string, signature: { arguments: CType[]; return: CType }): unknown;
   getSymbol(name: string): bigint;
 }
-interface Ffi {
+export interface Ffi {
   DynamicLibrary: new (path: string | null) => Library;
   getInt32(address: bigint): number;
   getUint64(address: bigint): bigint;
