@@ -5,7 +5,7 @@
 // signal number to a pipe, read back by the event loop. This module takes the
 // handle itself, Node's internal `signal_wrap` binding (src/internals.ts): it
 // knows the real-time signals (SIGRTMIN..SIGRTMAX), which have no names, and
-// spares every delivery process.on's EventEmitter. Without the binding (a
+// serves the named ones the same way. Without the binding (a
 // bare `node` running the sources) it falls back to process.on, and
 // real-time signals are ignored instead; the caller says so.
 import { internalBinding } from './internals.ts';
@@ -37,8 +37,8 @@ export function canListenToRealtime(): boolean {
  */
 export function onSignal(signo: number, listener: SignalListener): boolean {
   if (canListenToRealtime() && signalWrap) {
-    // The handle itself, for every signal: process.on adds an EventEmitter
-    // round trip to each delivery and to start-up.
+    // The handle itself, for every signal: one path for named and real-time
+    // signals alike (against process.on's, no difference was measured).
     const handle = new signalWrap.Signal();
     handle.onsignal = listener;
     if (handle.start(signo) !== 0) return false;
