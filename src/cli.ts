@@ -26,7 +26,7 @@ export type Config =
   | { readonly mode: 'help' }
   | { readonly mode: 'init'; readonly options: InitOptions };
 
-export const DEFAULT_GRACE_SECONDS = 10;
+const DEFAULT_GRACE_SECONDS = 10;
 /** setTimeout's limit (2^31 - 1 ms), in whole seconds. */
 const MAX_GRACE_SECONDS = 2_147_483;
 
@@ -73,7 +73,7 @@ const LONG_VALUED: Readonly<Record<string, Valued>> = {
   'grace-period': 'gracePeriod', 'log-format': 'logFormat',
 };
 
-export const ENVIRONMENT = {
+const ENVIRONMENT = {
   processGroup: 'PAUSE_PROCESS_GROUP',
   subreaper: 'PAUSE_SUBREAPER',
   parentDeathSignal: 'PAUSE_PARENT_DEATH_SIGNAL',
@@ -87,12 +87,12 @@ export const ENVIRONMENT = {
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
-export function parseExitCode(text: string): Parsed<number> {
+function parseExitCode(text: string): Parsed<number> {
   if (/^\d{1,3}$/.test(text.trim()) && Number(text) <= 255) return { ok: true, value: Number(text) };
   return { ok: false, error: `'${text}' is not an exit code: use a whole number from 0 to 255` };
 }
 
-export function parseGracePeriod(text: string): Parsed<number> {
+function parseGracePeriod(text: string): Parsed<number> {
   const trimmed = text.trim();
   if (/^\d+(\.\d+)?$/.test(trimmed) && Number(trimmed) <= MAX_GRACE_SECONDS) {
     return { ok: true, value: Math.round(Number(trimmed) * 1000) };
@@ -100,7 +100,7 @@ export function parseGracePeriod(text: string): Parsed<number> {
   return { ok: false, error: `'${text}' is not a grace period: use seconds from 0 to ${MAX_GRACE_SECONDS}, e.g. 10 or 0.5` };
 }
 
-export function parseRewrite(text: string): Parsed<[number, number]> {
+function parseRewrite(text: string): Parsed<[number, number]> {
   const parts = text.split(':');
   if (parts.length !== 2) return { ok: false, error: `'${text}' is not a rewrite: use FROM:TO, e.g. TERM:INT or 15:0` };
   const from = parseSignal(parts[0] ?? '');

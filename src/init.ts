@@ -205,7 +205,7 @@ export function runInit(options: InitOptions): void {
 }
 
 /** As shells and tini: 127 when there is nothing to run, 126 when it cannot be run. */
-export function execFailureCode(errno: number): number {
+function execFailureCode(errno: number): number {
   if (errno === ENOENT) return EXIT_NOT_FOUND;
   if ([EACCES, EPERM, ENOEXEC, EISDIR, ENOTDIR].includes(errno)) return EXIT_CANNOT_EXECUTE;
   return EXIT_INTERNAL;

@@ -32,7 +32,7 @@ export async function stop(child: ChildProcess, graceMs = 5_000): Promise<void> 
   clearTimeout(timer);
 }
 
-export function killAll(): void {
+function killAll(): void {
   for (const child of started) if (child.pid !== undefined) killTree(child.pid);
   started.clear();
 }

@@ -31,7 +31,7 @@ export function statOf(pid: number): Stat | undefined {
 }
 
 /** Every live process of a session. */
-export function sessionMembers(session: number): Stat[] {
+function sessionMembers(session: number): Stat[] {
   return readdirSync('/proc')
     .filter((entry) => /^\d+$/.test(entry))
     .map((entry) => statOf(Number(entry)))
