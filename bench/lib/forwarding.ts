@@ -62,7 +62,7 @@ async function latenciesFromNode(argv: string[], count: number): Promise<number[
 }
 
 /** Rounds of signals per init; the inits take turns, round by round. */
-const ROUNDS = 4;
+export const ROUNDS = 4;
 
 /**
  * Latencies of `count` signals to each init of `argvs`, in ROUNDS rounds with
