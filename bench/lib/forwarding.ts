@@ -1,8 +1,6 @@
 // Figure 5: SIGUSR1 sent to the init, received by its child, which stamps the
 // moment it gets it (CLOCK_MONOTONIC, the clock of process.hrtime). One signal
 // at a time: the next is sent once the last was received, so none merge.
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { receiverCommand } from './helper.ts';
 import { launch, stop } from './processes.ts';
 import { initSubjects, type Program } from './programs.ts';
@@ -35,8 +33,16 @@ function lineReader(stream: NodeJS.ReadableStream): (timeoutMs: number) => Promi
  */
 async function latencies(argv: string[], count: number, helper: string | null): Promise<number[]> {
   if (helper) {
-    const { stdout } = await promisify(execFile)(helper, ['send', String(count), ...argv], { maxBuffer: 64 * 1024 * 1024 });
-    return stdout.trim().split('\n').map((ns) => Number(ns) / 1e3);
+    // Started with launch(), so that a bench that stops mid-way kills the
+    // sender with the init and child it started.
+    const sender = launch([helper, 'send', String(count), ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    sender.stdout?.on('data', (chunk: Buffer) => { out += chunk.toString(); });
+    sender.stderr?.on('data', (chunk: Buffer) => { err += chunk.toString(); });
+    const code = await new Promise<number | null>((resolve) => sender.on('close', resolve));
+    if (code !== 0) throw new Error(`bench: helper send ${argv.join(' ')} failed: ${err.trim() || `exit ${code}`}`);
+    return out.trim().split('\n').map((ns) => Number(ns) / 1e3);
   }
   return latenciesFromNode(argv, count);
 }
