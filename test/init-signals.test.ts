@@ -41,7 +41,7 @@ async function waitForReport(pause: Started, pid: number, signo: number, role = 
  */
 const MARKER = 64;
 async function sendMarker(pause: Started, pid: number): Promise<void> {
-  process.kill(pause.child.pid ?? 0, MARKER);
+  process.kill(pause.pid, MARKER);
   await waitForReport(pause, pid, MARKER);
 }
 
@@ -52,7 +52,7 @@ test('the forwarded set has the 53 signals the issue names', () => {
 describe('every forwardable signal reaches the child', () => {
   test.each(FORWARDED)('signal %i', async (signo) => {
     const { pause, pid } = await startReporter();
-    process.kill(pause.child.pid ?? 0, signo);
+    process.kill(pause.pid, signo);
     await waitForReport(pause, pid, signo);
     expect(received(pause.stdout(), pid)).toEqual([signo]);
   });
@@ -60,7 +60,7 @@ describe('every forwardable signal reaches the child', () => {
 
 test('SIGTTIN, SIGTTOU and SIGCHLD are not forwarded, and do not stop pause', async () => {
   const { pause, pid } = await startReporter();
-  const pausePid = pause.child.pid ?? 0;
+  const pausePid = pause.pid;
   for (const signal of ['SIGTTIN', 'SIGTTOU', 'SIGCHLD'] as const) process.kill(pausePid, signal);
   await sendMarker(pause, pid);
   expect(received(pause.stdout(), pid)).toEqual([MARKER]);
@@ -69,7 +69,7 @@ test('SIGTTIN, SIGTTOU and SIGCHLD are not forwarded, and do not stop pause', as
 
 test('SIGUSR1 is forwarded and opens no inspector port', async () => {
   const { pause, pid } = await startReporter();
-  const pausePid = pause.child.pid ?? 0;
+  const pausePid = pause.pid;
   process.kill(pausePid, 'SIGUSR1');
   await waitForReport(pause, pid, 10);
   // A second round trip gives an inspector started by the first one time to listen.
@@ -89,7 +89,7 @@ describe('process group', () => {
   test('with -g a grandchild in the child\'s process group receives the signal', async () => {
     const { pause, pid } = await startReporter(['-g'], ['fork']);
     const grandchild = await waitFor('the grandchild', () => readyPid(pause.stdout(), 'grandchild'));
-    process.kill(pause.child.pid ?? 0, 'SIGUSR2');
+    process.kill(pause.pid, 'SIGUSR2');
     await waitForReport(pause, pid, 12);
     await waitForReport(pause, grandchild, 12, 'grandchild');
   });
@@ -97,7 +97,7 @@ describe('process group', () => {
   test('without -g only the child receives it', async () => {
     const { pause, pid } = await startReporter([], ['fork']);
     const grandchild = await waitFor('the grandchild', () => readyPid(pause.stdout(), 'grandchild'));
-    process.kill(pause.child.pid ?? 0, 'SIGUSR2');
+    process.kill(pause.pid, 'SIGUSR2');
     await waitForReport(pause, pid, 12);
     process.kill(grandchild, 'SIGWINCH');
     await waitForReport(pause, grandchild, 28, 'grandchild');
@@ -108,7 +108,7 @@ describe('process group', () => {
 describe('--rewrite', () => {
   test('15:2 delivers SIGINT instead of SIGTERM', async () => {
     const { pause, pid } = await startReporter(['--rewrite', '15:2']);
-    process.kill(pause.child.pid ?? 0, 'SIGTERM');
+    process.kill(pause.pid, 'SIGTERM');
     await waitForReport(pause, pid, 2);
     await sendMarker(pause, pid);
     expect(received(pause.stdout(), pid)).toEqual([2, MARKER]);
@@ -116,7 +116,7 @@ describe('--rewrite', () => {
 
   test('15:0 drops SIGTERM: the child keeps running and other signals still get through', async () => {
     const { pause, pid } = await startReporter(['--rewrite', '15:0']);
-    process.kill(pause.child.pid ?? 0, 'SIGTERM');
+    process.kill(pause.pid, 'SIGTERM');
     await sendMarker(pause, pid);
     expect(received(pause.stdout(), pid)).toEqual([MARKER]);
     expect(isAlive(pid)).toBe(true);
@@ -132,7 +132,7 @@ test('signals sent as soon as pause catches them, before the child may exist, re
   let childNotYetThere = 0;
   for (let round = 0; round < 10; round++) {
     const pause = start(PAUSE, ['--', 'sleep', '100']);
-    const pausePid = pause.child.pid ?? 0;
+    const pausePid = pause.pid;
     // Busy polling: the window between the handlers and the spawn is short.
     // Signal 64 is the last one init mode installs a handler for.
     for (const deadline = Date.now() + 10_000; !catches(pausePid, 64);) {

@@ -61,7 +61,7 @@ async function launch(asPid1: boolean, script: string): Promise<Launched> {
     return { pause, pid: pause.pid };
   }
   const pause = start(PAUSE, args);
-  return { pause, pid: pause.child.pid ?? 0 };
+  return { pause, pid: pause.pid };
 }
 
 describe.each([['not PID 1', false], ['PID 1', true]] as const)('%s', (_, asPid1) => {

@@ -36,7 +36,7 @@ describe('pause mode in a read-only, empty root as uid 65535', () => {
     const script = `mount --bind ${rootfs} ${rootfs} && mount -o remount,bind,ro ${rootfs} && exec chroot --userspec=65535:65535 ${rootfs} /pause`;
     const pause = start('unshare', ['--mount', '--pid', '--fork', 'sh', '-c', script]);
     const pid = await waitFor('pause under chroot', () => {
-      const [inner] = childrenOf(pause.child.pid!);
+      const [inner] = childrenOf(pause.pid);
       return inner !== undefined && exeOf(inner)?.endsWith('/pause') && isPauseModeReady(inner) ? inner : undefined;
     });
     expect(statusField(pid, 'Uid')?.split(/\s+/)).toEqual(['65535', '65535', '65535', '65535']);

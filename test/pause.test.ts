@@ -67,7 +67,7 @@ describe('pause mode as PID 1', () => {
     // Send SIGUSR1 from the moment the process exists, start-up included, for a second.
     // Its own network namespace, loopback up: a debugger would listen on 127.0.0.1:9229 there.
     const pause = start('unshare', [...unshareArgs(), '--net', 'sh', '-c', `ip link set lo up && exec ${PAUSE}`]);
-    const unsharePid = pause.child.pid!;
+    const unsharePid = pause.pid;
     const sent = { count: 0 };
     const deadline = Date.now() + 1000;
     let inner: number | undefined;
@@ -102,9 +102,9 @@ describe('pause mode not as PID 1', () => {
   it('warns, keeps running, and stops on SIGTERM', async () => {
     const pause = start(PAUSE, []);
     await waitFor('the warning and the handlers', () =>
-      pause.stderr().includes('Warning: pause should be the first process\n') && isPauseModeReady(pause.child.pid!));
-    process.kill(pause.child.pid!, 'SIGHUP'); // would end a process without a handler
-    process.kill(pause.child.pid!, 'SIGTERM');
+      pause.stderr().includes('Warning: pause should be the first process\n') && isPauseModeReady(pause.pid));
+    process.kill(pause.pid, 'SIGHUP'); // would end a process without a handler
+    process.kill(pause.pid, 'SIGTERM');
     const { code } = await pause.exited;
     expect(code).toBe(0);
     expect(pause.stderr()).toBe('Warning: pause should be the first process\nShutting down, got signal: Terminated\n');

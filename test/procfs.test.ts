@@ -29,7 +29,7 @@ function stat(pid: number): string {
 describe('parentFromStat', () => {
   it.each(NASTY)('a real process named %j', async (name) => {
     const sleeper = start(copyAs('/bin/sleep', name), ['100']);
-    const pid = sleeper.child.pid ?? 0;
+    const pid = sleeper.pid;
     // Until exec, comm is still the forking Node's: wait for the new name.
     const text = await waitFor(`comm of ${pid} to be ${JSON.stringify(name)}`, () => {
       const current = stat(pid);
@@ -49,7 +49,7 @@ describe('descendantsOf', () => {
     // root: a shell with two sleepers and a sub-shell that has a sleeper of its own.
     const script = `'${sleep}' 100 & '${sleep}' 100 & '${sh}' -c "'${sleep}' 100 & wait" & wait`;
     const root = start(sh, ['-c', script]);
-    const rootPid = root.child.pid ?? 0;
+    const rootPid = root.pid;
     const tree = await waitFor('a tree of 4 processes below the root', () => {
       const found = descendants(rootPid); // the kernel's own children lists
       return found.length === 4 ? found : undefined;
@@ -59,7 +59,7 @@ describe('descendantsOf', () => {
 
   it('does not include the root itself nor processes outside the tree', () => {
     const root = start('sleep', ['100']);
-    const rootPid = root.child.pid ?? 0;
+    const rootPid = root.pid;
     expect(descendantsOf(rootPid)).toEqual([]);
     expect(descendantsOf(process.pid)).toContain(rootPid);
     expect(descendantsOf(process.pid)).not.toContain(process.pid);

@@ -9,6 +9,8 @@ export * from './procs.ts';
 
 export interface Started {
   readonly child: ChildProcess;
+  /** The process id: start() throws when the process could not be made. */
+  readonly pid: number;
   /** Everything written so far. */
   stdout(): string;
   stderr(): string;
@@ -36,6 +38,13 @@ afterEach(async () => {
 
 export function start(command: string, args: readonly string[], options: SpawnOptions = {}): Started {
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
+  const { pid } = child;
+  if (pid === undefined) {
+    // A pid of 0 handed to process.kill would signal the test runner's own
+    // process group: no Started without a real pid.
+    child.on('error', () => {});
+    throw new Error(`cannot start ${command}`);
+  }
   running.add(child);
   let out = '';
   let err = '';
@@ -45,7 +54,7 @@ export function start(command: string, args: readonly string[], options: SpawnOp
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal }));
   });
-  return { child, stdout: () => out, stderr: () => err, exited };
+  return { child, pid, stdout: () => out, stderr: () => err, exited };
 }
 
 /** Runs to completion. */
