@@ -4,7 +4,10 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
+/** Signals one process; false if it is gone. Never a group: 0 or a negative pid is refused. */
 export function tryKill(pid: number, signal: NodeJS.Signals | number): boolean {
+  // kill(0) would reach the caller's own process group (the test runner), kill(-1) every process it may signal.
+  if (!(pid > 0)) return false;
   try {
     process.kill(pid, signal);
     return true;
