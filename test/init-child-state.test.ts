@@ -10,10 +10,14 @@ import { PAUSE } from './helpers/paths.ts';
 import { readProc, run, start, statusField, waitFor, type Started } from './helpers/process.ts';
 import type { SpawnOptions } from 'node:child_process';
 
-/** pause running `sleep 100`, and the sleep's pid once it has exec'd. */
+/** pause running `sleep 100`, and the sleep's pid once it has exec'd and gone to sleep. */
 async function pauseWithSleep(options: SpawnOptions = {}, flags: readonly string[] = []): Promise<{ pause: Started; child: number }> {
   const pause = start(PAUSE, [...flags, '--', 'sleep', '100'], options);
-  const child = await execedChild(pause.child.pid ?? 0, 'sleep');
+  const child = await execedChild(pause.pid, 'sleep');
+  // Right after the exec the dynamic loader holds ld.so.cache and the
+  // libraries open, on the lowest free descriptors: only once sleep sleeps
+  // (state S, in nanosleep) are its descriptors the ones pause gave it.
+  await waitFor(`sleep ${child} to be asleep`, () => statusField(child, 'State')?.startsWith('S'));
   return { pause, child };
 }
 
