@@ -2,7 +2,8 @@
 // (src/init.ts reap/childExited/signalTheRest), and says so in its log.
 import { describe, expect, test } from 'vitest';
 import { PAUSE } from './helpers/paths.ts';
-import { orphanStormScript, startAsPid1 } from './helpers/pid1.ts';
+import { startAsPid1 } from './helpers/pid1.ts';
+import { orphanStormScript } from './helpers/workload.ts';
 import { isAlive, start, statusField, waitFor, type Started } from './helpers/process.ts';
 
 /**

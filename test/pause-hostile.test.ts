@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PAUSE } from './helpers/paths.ts';
-import { inNamespaceArgs, isPauseModeReady, orphanStormScript } from './helpers/pid1.ts';
+import { inNamespaceArgs, isPauseModeReady } from './helpers/pid1.ts';
+import { orphanStormScript } from './helpers/workload.ts';
 import { childrenOf, exeOf, isAlive, isZombie, run, start, statusField, waitFor } from './helpers/process.ts';
 
 let rootfs: string;

@@ -1,8 +1,12 @@
 // Pause mode as PID 1 of a new PID namespace: the built executable, a real kernel.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { PAUSE } from './helpers/paths.ts';
-import { inNamespaceArgs, isPauseModeReady, orphanStormScript, startAsPid1, startAsPid1WithZombie, unshareArgs } from './helpers/pid1.ts';
+import { inNamespaceArgs, isPauseModeReady, startAsPid1, startAsPid1WithZombie, unshareArgs } from './helpers/pid1.ts';
 import { childrenOf, cpuTicks, isAlive, isZombie, listeningTcpInodes, run, start, voluntarySwitches, waitFor } from './helpers/process.ts';
+import { orphanStormScript, sizeByRate } from './helpers/workload.ts';
+
+/** The storm: some 15 s of orphans on this machine, at least 1,000, at most the 5,000 of a fast one. */
+const STORM = sizeByRate(inject('orphanRate'), { budgetMs: 15_000, floor: 1_000, ceiling: 5_000 });
 
 /**
  * Starts pause as PID 1 and waits until it has set up its signals. Until then
@@ -19,24 +23,25 @@ async function startPause(options: Parameters<typeof startAsPid1>[2] = {}) {
 const zombiesOf = (pid: number): number[] => childrenOf(pid).filter(isZombie);
 
 describe('pause mode as PID 1', () => {
-  it('leaves no zombie after a storm of 5,000 orphans, and does not wake up for it', async () => {
+  it(`leaves no zombie after a storm of ${STORM.count} orphans, and does not wake up for it`, async () => {
+    console.log(`storm: ${STORM.summary}`);
     const pause = await startPause();
     const switchesBefore = voluntarySwitches(pause.pid);
     const ticksBefore = cpuTicks(pause.pid);
 
-    const [command, args] = inNamespaceArgs(pause.pid, orphanStormScript(5000));
+    const [command, args] = inNamespaceArgs(pause.pid, orphanStormScript(STORM.count));
     const storm = await run(command, args);
     expect(storm.code, storm.stderr).toBe(0);
 
     // The last orphans may still be running: wait until none is (each child of
     // pause gone or a zombie), then none may be a zombie.
-    await waitFor('every orphan to have exited', () => childrenOf(pause.pid).every(isZombie));
+    await waitFor(`every orphan to have exited (${STORM.summary})`, () => childrenOf(pause.pid).every(isZombie), STORM.deadlineMs - STORM.expectedMs);
     expect(zombiesOf(pause.pid)).toEqual([]);
     expect(isAlive(pause.pid)).toBe(true);
     // SIGCHLD is ignored: the kernel releases each orphan without waking pause.
     expect(voluntarySwitches(pause.pid)).toBe(switchesBefore);
     expect(cpuTicks(pause.pid)).toBe(ticksBefore);
-  });
+  }, STORM.deadlineMs);
 
   it('reaps a zombie it inherited before it started', async () => {
     const { pid1: pause } = await startAsPid1WithZombie(PAUSE, []);

@@ -51,11 +51,6 @@ export function inNamespaceArgs(pid: number, script: string): [string, string[]]
   return ['nsenter', ['--target', String(pid), '--pid', '--mount', '--', 'sh', '-c', script]];
 }
 
-/** A perl one-liner that makes `count` orphans: each child forks a grandchild and exits at once. */
-export function orphanStormScript(count: number): string {
-  return `perl -e 'for (1..${count}) { my $p = fork; die "fork: $!" unless defined $p; if ($p == 0) { fork; exit 0 } waitpid($p, 0) }'`;
-}
-
 /**
  * Pause mode has set up every signal. Node itself catches SIGINT and SIGTERM
  * from its own start-up (to restore the terminal, then die of the signal), so
