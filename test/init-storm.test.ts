@@ -2,50 +2,75 @@
 // pipe and drops them when it is full, SIGCHLD included; pause reaps on every
 // signal it gets (src/init.ts forward), so no child exit may be lost, and it
 // must notice the exit while the storm goes on.
-import { describe, expect, test } from 'vitest';
+import { describe, expect, inject, test } from 'vitest';
 import { PAUSE } from './helpers/paths.ts';
 import { startAsPid1 } from './helpers/pid1.ts';
 import { childrenOf, isZombie, start, waitFor, type Started } from './helpers/process.ts';
+import { sizeByRate } from './helpers/workload.ts';
 
 /** Standard and real-time signals, each forwarded by pause and ignored by the child. */
 const STORM_SIGNALS = [10, 12, 1, 28, 34, 64];
 
 /**
- * The child: ignores the storm's signals (its own children inherit that),
- * exits 7 on SIGTERM, says `ready`, then forks processes that each leave an
- * orphan for pause to reap: `rounds` of them, then says `done` and waits; or,
- * given `seconds`, for that long and then exits 7.
+ * The rounds of orphans the child makes during the second test: some 10 s of
+ * them at this machine's rate, at least 1,000, at most the 3,000 of a fast
+ * machine. The flood beside them takes both cores: the rounds ran 3.3-4.5×
+ * slower than the measurement on a 2-core machine (26 and 36 s for 8 s of
+ * orphans), hence a slowdown of 5.
  */
-const childScript = (limit: { rounds: number } | { seconds: number }): string => String.raw`
+const ROUNDS = sizeByRate(inject('orphanRate'), { budgetMs: 10_000, floor: 1_000, ceiling: 3_000, slowdown: 5 });
+
+/**
+ * The child: ignores the storm's signals (its own children inherit that),
+ * exits 7 on SIGTERM, says `ready`, then forks `rounds` processes that each
+ * leave an orphan for pause to reap, says `done` and waits.
+ */
+const childScript = (rounds: number): string => String.raw`
 $SIG{$_} = 'IGNORE' for qw(USR1 USR2 HUP WINCH RTMIN RTMAX), map { "NUM$_" } 35 .. 63;
 $SIG{TERM} = sub { exit 7 };
 $| = 1;
-print "ready\n";
-use Time::HiRes qw(time);
-my ($rounds, $end) = (${'rounds' in limit ? limit.rounds : 1e9}, time + ${'seconds' in limit ? limit.seconds : 60});
-for (my $i = 0; $i < $rounds && time < $end; $i++) {
+print "ready
+";
+for (my $i = 0; $i < ${rounds}; $i++) {
   my $pid = fork;
   next unless defined $pid; # EINTR or EAGAIN: not the point here
   if ($pid == 0) { fork; exit 0 }
   waitpid $pid, 0;
 }
-exit 7 if ${'seconds' in limit ? 1 : 0};
-print "done\n";
+print "done
+";
 sleep 1 while 1;
 `;
 
-/** Sends up to `max` signals to `pid`, round robin; stops when pid is gone. Prints how many it sent. */
+/** Signals the flood has sent when the sender says `flooding`. */
+const FLOODING_AFTER = 10_000;
+
+/**
+ * Sends up to `max` signals to `pid`, round robin, as fast as it can; says
+ * `flooding` once FLOODING_AFTER are sent; stops when pid is gone or on
+ * SIGTERM, and prints how many it sent.
+ */
 const SENDER = String.raw`
 my ($pid, $max, @signals) = @ARGV;
-my $sent = 0;
-for (my $i = 0; $i < $max; $i++) {
-  if (kill $signals[$i % @signals], $pid) { $sent++ } elsif ($!{ESRCH}) { last }
+my ($sent, $stop) = (0, 0);
+$SIG{TERM} = sub { $stop = 1 };
+$| = 1;
+for (my $i = 0; !$stop && $i < $max; $i++) {
+  if (kill $signals[$i % @signals], $pid) { print "flooding
+" if ++$sent == ${FLOODING_AFTER} } elsif ($!{ESRCH}) { last }
 }
-print "$sent\n";
+print "$sent
+";
 `;
 
 function storm(pid: number, max: number): Started {
   return start('perl', ['-e', SENDER, String(pid), String(max), ...STORM_SIGNALS.map(String)]);
+}
+
+/** How many signals the sender sent, from its last line, once it has exited. */
+async function sentBy(sender: Started): Promise<number> {
+  await sender.exited;
+  return Number(sender.stdout().trim().split('\n').at(-1));
 }
 
 interface Launched {
@@ -64,33 +89,38 @@ async function launch(asPid1: boolean, script: string): Promise<Launched> {
   return { pause, pid: pause.pid };
 }
 
+/** A flood that never ends by itself: the sender stops only once pause is gone (or is told to). */
+const UNBOUNDED = 100_000_000;
+
 describe.each([['not PID 1', false], ['PID 1', true]] as const)('%s', (_, asPid1) => {
   test('a child that exits during a storm: pause exits with its status', async () => {
-    const { pause, pid } = await launch(asPid1, childScript({ seconds: 0.2 }));
-    await waitFor('the child', () => pause.stdout().includes('ready'));
-    // The storm does not end by itself: the sender stops only once pause is
-    // gone. Real-time signals queue, and a thread that takes them runs
-    // nothing but libuv's signal handler while any is pending; pause keeps its
-    // main thread out of that (src/init.ts), so it sees the exit and leaves in
-    // the middle of the storm, as tini does.
-    const unbounded = 100_000_000;
-    const sender = storm(pid, unbounded);
+    const { pause, pid } = await launch(asPid1, childScript(0));
+    await waitFor('the child to say ready', () => pause.stdout().includes('ready'));
+    const [child] = childrenOf(pid);
+    if (child === undefined) throw new Error('pause has no child');
+    const sender = storm(pid, UNBOUNDED);
+    await waitFor(`the flood to pass ${FLOODING_AFTER} signals`, () => sender.stdout().includes('flooding'));
+    // The child exits in the middle of the flood (its SIGTERM handler: exit
+    // 7). Real-time signals queue, and a thread that takes them runs nothing
+    // but libuv's signal handler while any is pending; pause keeps its main
+    // thread out of that (src/init.ts), so it sees the exit and leaves in the
+    // middle of the storm, as tini does.
+    process.kill(child, 'SIGTERM');
     expect(await pause.exited).toEqual({ code: 7, signal: null });
-    await sender.exited;
-    const sent = Number(sender.stdout());
-    expect(sent).toBeGreaterThan(10_000);
-    expect(sent).toBeLessThan(unbounded);
+    // The sender stopped because pause was gone, not because it ran out.
+    expect(await sentBy(sender)).toBeLessThan(UNBOUNDED);
   });
 
-  test('after a storm while orphans come and go, no zombie is left', async () => {
-    const { pause, pid } = await launch(asPid1, childScript({ rounds: 3000 }));
-    await waitFor('the child', () => pause.stdout().includes('ready'));
-    const sender = storm(pid, 50_000);
-    await sender.exited;
-    await waitFor('the child to finish its rounds', () => pause.stdout().includes('done'), 60_000);
-    expect(Number(sender.stdout())).toBe(50_000);
+  test(`after a storm while ${ROUNDS.count} orphans come and go, no zombie is left`, async () => {
+    console.log(`rounds: ${ROUNDS.summary}`);
+    const { pause, pid } = await launch(asPid1, childScript(ROUNDS.count));
+    await waitFor('the child to say ready', () => pause.stdout().includes('ready'));
+    const sender = storm(pid, UNBOUNDED);
+    await waitFor(`the child to finish its rounds under the flood (${ROUNDS.summary})`, () => pause.stdout().includes('done'), ROUNDS.deadlineMs);
+    sender.child.kill('SIGTERM');
+    expect(await sentBy(sender)).toBeGreaterThan(0);
     await waitFor('no zombie among pause\'s children', () => childrenOf(pid).filter(isZombie).length === 0);
     process.kill(pid, 'SIGTERM');
     expect(await pause.exited).toEqual({ code: 7, signal: null });
-  });
+  }, ROUNDS.deadlineMs + 30_000);
 });
