@@ -105,12 +105,15 @@ describe.skipIf(missing.length > 0)('podman run --init --init-path dist/pause', 
   });
 
   it('an orphan inside the container is re-parented to pause and reaped', async () => {
-    // The subshell starts `sleep 1` and exits at once: the sleep is orphaned.
-    const name = runDetached('(sleep 1 &); echo ready; sleep 100');
+    // The subshell starts a long sleep and exits at once: the sleep is
+    // orphaned, and lives until the test kills it (a short sleep could be gone
+    // before a slow machine has found it).
+    const name = runDetached('(sleep 1000 &); echo ready; sleep 100');
     await logsShow(name, /ready/);
     const pause = Number(podman(['inspect', '--format', '{{.State.Pid}}', name]).trim());
-    const isOrphan = (pid: number): boolean => readProc(`/proc/${pid}/cmdline`) === 'sleep\x001\x00';
+    const isOrphan = (pid: number): boolean => readProc(`/proc/${pid}/cmdline`) === 'sleep\x001000\x00';
     const orphan = await waitFor('the orphan as a child of pause', () => childrenOf(pause).find(isOrphan));
+    process.kill(orphan, 'SIGKILL');
     // A zombie keeps its /proc entry until reaped.
     await waitFor(`orphan ${orphan} to be reaped`, () => !existsSync(`/proc/${orphan}`), 10_000, 50);
     expect(childrenOf(pause)).toHaveLength(1); // the command, still running
