@@ -6,15 +6,26 @@
 // the command, when there is one, is one whose exit code is known. Seeded:
 // PAUSE_FUZZ_SEED=N reproduces a run.
 import { spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { describe, expect, test } from 'vitest';
 import { parseArgs, type Environment } from '../src/cli.ts';
 import { PAUSE } from './helpers/paths.ts';
 
 const SEED = Number(process.env['PAUSE_FUZZ_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
-const RUNS_PER_TEST = 500;
 const TESTS = 4;
-const CONCURRENCY = 12;
+/**
+ * Each batch runs cases for about BATCH_BUDGET_MS: at least MIN_RUNS, at most
+ * MAX_RUNS (what a fast machine does in that time). A run is a process start,
+ * whose cost differs several times between machines of the same kind.
+ */
+const BATCH_BUDGET_MS = 10_000;
+const MIN_RUNS = 100;
+const MAX_RUNS = 500;
+/** Runs at once: one per core, so that the test files beside this one are not starved. */
+const CONCURRENCY = availableParallelism();
 const RUN_TIMEOUT_MS = 15_000;
+/** Thirty times the budget: room for MIN_RUNS on a machine far slower than any seen (≈0.1 s a run here). */
+const BATCH_TIMEOUT_MS = 30 * BATCH_BUDGET_MS;
 
 /** mulberry32: a small seeded PRNG, good enough to pick tokens. */
 function prng(seed: number): () => number {
@@ -120,10 +131,22 @@ function runOnce({ argv, env }: Case): Promise<Outcome> {
   });
 }
 
-async function inBatches<T, R>(items: readonly T[], size: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = [];
-  for (let i = 0; i < items.length; i += size) results.push(...await Promise.all(items.slice(i, i + size).map(fn)));
-  return results;
+/**
+ * Makes and runs cases, CONCURRENCY at a time, until BATCH_BUDGET_MS has
+ * passed (between MIN_RUNS and MAX_RUNS of them). The cases come from the
+ * seeded generator in order: a seed reproduces the same runs, and a slower
+ * machine runs a prefix of them.
+ */
+async function runForBudget(next: () => Case): Promise<{ cases: Case[]; outcomes: Outcome[] }> {
+  const cases: Case[] = [];
+  const outcomes: Outcome[] = [];
+  const deadline = Date.now() + BATCH_BUDGET_MS;
+  while (cases.length < MAX_RUNS && (cases.length < MIN_RUNS || Date.now() < deadline)) {
+    const round = Array.from({ length: Math.min(CONCURRENCY, MAX_RUNS - cases.length) }, next);
+    cases.push(...round);
+    outcomes.push(...await Promise.all(round.map(runOnce)));
+  }
+  return { cases, outcomes };
 }
 
 const STACK_TRACE = /^\s+at |Error:|internal error/m;
@@ -131,8 +154,7 @@ const STACK_TRACE = /^\s+at |Error:|internal error/m;
 describe(`fuzzed command lines (seed ${SEED}: PAUSE_FUZZ_SEED=${SEED} reproduces)`, () => {
   test.each(Array.from({ length: TESTS }, (_, i) => i))('batch %i: exit 0, 2 or the command\'s code, and no stack trace', async (batch) => {
     const random = prng(SEED + batch);
-    const cases = Array.from({ length: RUNS_PER_TEST }, () => makeCase(random));
-    const outcomes = await inBatches(cases, CONCURRENCY, runOnce);
+    const { cases, outcomes } = await runForBudget(() => makeCase(random));
     const failures = cases.flatMap((c, i) => {
       const outcome = outcomes[i] as Outcome;
       const expected = expectedCode(c);
@@ -148,8 +170,8 @@ describe(`fuzzed command lines (seed ${SEED}: PAUSE_FUZZ_SEED=${SEED} reproduces
       else if (parsed.value.options.command[0] === c.tail[0]) kinds.command++;
       else kinds.notACommand++;
     }
-    console.log(`seed ${SEED}, batch ${batch}: ${JSON.stringify(kinds)}`);
+    console.log(`seed ${SEED}, batch ${batch}: ${cases.length} runs, ${CONCURRENCY} at a time: ${JSON.stringify(kinds)}`);
     if (failures.length > 0) console.log(`seed ${SEED}, batch ${batch}:`, JSON.stringify(failures.slice(0, 5), null, 1));
     expect(failures).toEqual([]);
-  }, 300_000);
+  }, BATCH_TIMEOUT_MS);
 });
