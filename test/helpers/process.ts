@@ -2,10 +2,25 @@
 // an afterEach hook, so only code that runs inside vitest may import this; the
 // plain utilities live in procs.ts (no vitest) and are re-exported here.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { afterEach } from 'vitest';
-import { killTree } from './procs.ts';
+import { afterEach, inject } from 'vitest';
+import { killTree, waitFor as poll } from './procs.ts';
 
 export * from './procs.ts';
+
+/**
+ * procs.ts's waitFor, whose time-out also says how fast this machine makes
+ * processes (measured at the start of the run): a deadline missed on a slow
+ * machine reads differently from one missed on a fast one.
+ */
+export async function waitFor<T>(what: string, check: () => T | undefined | false, timeoutMs?: number, everyMs?: number): Promise<T> {
+  try {
+    return await poll(what, check, timeoutMs, everyMs);
+  } catch (error) {
+    const rate = inject('orphanRate');
+    const message = error instanceof Error ? error.message : String(error);
+    throw new Error(`${message} (this machine makes ${Math.round(rate.perSecond)} orphans/s)`);
+  }
+}
 
 export interface Started {
   readonly child: ChildProcess;
