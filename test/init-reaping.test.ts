@@ -1,10 +1,13 @@
 // Init mode: pause reaps every orphan, winds down what the child left behind
 // (src/init.ts reap/childExited/signalTheRest), and says so in its log.
-import { describe, expect, test } from 'vitest';
+import { describe, expect, inject, test } from 'vitest';
 import { PAUSE } from './helpers/paths.ts';
 import { startAsPid1 } from './helpers/pid1.ts';
-import { orphanStormScript } from './helpers/workload.ts';
+import { orphanStormScript, sizeByRate } from './helpers/workload.ts';
 import { isAlive, start, statusField, waitFor, type Started } from './helpers/process.ts';
+
+/** 1,000 orphans, and the time they take on this machine. */
+const STORM = sizeByRate(inject('orphanRate'), { budgetMs: 0, floor: 1_000, ceiling: 1_000 });
 
 /**
  * perl that waits up to 10 s for no zombie to be left in its PID namespace:
@@ -41,12 +44,13 @@ async function windDown(pause: Started): Promise<{ code: number | null; ms: numb
 
 describe('as PID 1', () => {
   test('1,000 orphans are all reaped, and pause exits 0 with nothing left in the namespace', async () => {
-    const script = `${orphanStormScript(1000)} && ${NO_ZOMBIES_LEFT}`;
+    console.log(`storm: ${STORM.summary}`);
+    const script = `${orphanStormScript(STORM.count)} && ${NO_ZOMBIES_LEFT}`;
     const pause = await startAsPid1(PAUSE, ['--', 'sh', '-c', script]);
     // unshare exits with pause's status, once its PID namespace is empty.
     expect(await pause.exited).toEqual({ code: 0, signal: null });
     expect(pause.stderr()).toBe('');
-  });
+  }, STORM.deadlineMs);
 
   test('a leftover that ignores SIGTERM is SIGKILLed after --grace-period 1, and pause waits for it', async () => {
     const pause = await startAsPid1(PAUSE, ['--grace-period', '1', '-w', '--', 'sh', '-c', LEFTOVER]);

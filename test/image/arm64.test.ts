@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/paths.ts';
 import { onCleanup } from '../helpers/process.ts';
-import { hostPid, orphansLeftAfterStorm, runDetached, skipUnless, uniqueName } from './helpers/containers.ts';
+import { CONTAINER_STORM, hostPid, orphansLeftAfterStorm, runDetached, skipUnless, uniqueName } from './helpers/containers.ts';
 import { pod, podQuiet } from './helpers/engine.ts';
 import { BUSYBOX_IMAGE, ensureImages, IMAGES_TIMEOUT_MS, PAUSE_IMAGE_ARM64 } from './helpers/images.ts';
 import { ensureArm64Emulation } from './helpers/qemu.ts';
@@ -44,5 +44,5 @@ describe.skipIf(skip)('the arm64 image under qemu-user', () => {
     const { before, after } = await orphansLeftAfterStorm(hostPid(pause), (script) => { pod(['exec', worker, 'sh', '-c', script]); });
     expect(after.filter((p) => p.state === 'Z')).toEqual([]);
     expect(after).toHaveLength(before);
-  });
+  }, CONTAINER_STORM.deadlineMs);
 });

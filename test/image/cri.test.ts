@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { statusField, waitFor } from '../helpers/process.ts';
-import { commandLine, orphansLeftAfterStorm, skipUnless } from './helpers/containers.ts';
+import { commandLine, CONTAINER_STORM, orphansLeftAfterStorm, skipUnless } from './helpers/containers.ts';
 import { startContainerd, type Containerd } from './helpers/containerd.ts';
 import { criClient, type Cri, type Message } from './helpers/cri.ts';
 import { BUSYBOX_IMAGE, ensureImages, IMAGES_TIMEOUT_MS, PAUSE_IMAGE } from './helpers/images.ts';
@@ -103,7 +103,7 @@ describe.skipIf(skip)('containerd (CRI) with our image as sandbox_image', () => 
     });
     expect(after.filter((p) => p.state === 'Z')).toEqual([]);
     expect(after).toHaveLength(before);
-  });
+  }, CONTAINER_STORM.deadlineMs);
 
   it('stops the container and the sandbox, and removes the sandbox', async () => {
     const pid = await sandboxPid();

@@ -3,7 +3,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { isPauseModeReady } from '../helpers/pid1.ts';
 import { statusField, waitFor } from '../helpers/process.ts';
-import { commandLine, hostPid, orphansLeftAfterStorm, runDetached, skipUnless, uniqueName } from './helpers/containers.ts';
+import { commandLine, CONTAINER_STORM, hostPid, orphansLeftAfterStorm, runDetached, skipUnless, uniqueName } from './helpers/containers.ts';
 import { containerLog, pod } from './helpers/engine.ts';
 import { BUSYBOX_IMAGE, ensureImages, IMAGES_TIMEOUT_MS, PAUSE_IMAGE } from './helpers/images.ts';
 
@@ -31,7 +31,7 @@ describe.skipIf(skip)('a hardened pause container', () => {
     const { before, after } = await orphansLeftAfterStorm(pid, (script) => { pod(['exec', worker, 'sh', '-c', script]); });
     expect(after.filter((p) => p.state === 'Z')).toEqual([]);
     expect(after).toHaveLength(before);
-  });
+  }, CONTAINER_STORM.deadlineMs);
 
   it('exits 0 on SIGTERM from podman stop, not by the SIGKILL that follows a timeout', async () => {
     const name = runDetached(uniqueName('hardened'), [...HARDENED, PAUSE_IMAGE]);

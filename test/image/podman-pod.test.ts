@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isPauseModeReady } from '../helpers/pid1.ts';
 import { waitFor } from '../helpers/process.ts';
-import { hostPid, orphansLeftAfterStorm, skipUnless, uniqueName } from './helpers/containers.ts';
+import { CONTAINER_STORM, hostPid, orphansLeftAfterStorm, skipUnless, uniqueName } from './helpers/containers.ts';
 import { pod, podQuiet } from './helpers/engine.ts';
 import { BUSYBOX_IMAGE, ensureImages, IMAGES_TIMEOUT_MS, PAUSE_IMAGE } from './helpers/images.ts';
 
@@ -34,7 +34,7 @@ describe.skipIf(skip)('a podman pod whose infra container is our image', () => {
     const { before, after } = await orphansLeftAfterStorm(infraPid(), (script) => { pod(['exec', worker, 'sh', '-c', script]); });
     expect(after.filter((p) => p.state === 'Z')).toEqual([]);
     expect(after).toHaveLength(before);
-  });
+  }, CONTAINER_STORM.deadlineMs);
 
   // Last: it stops the pod. pause exits on SIGTERM at once; a pause that
   // ignored it would hold `pod stop` for the 10 s until podman's SIGKILL.

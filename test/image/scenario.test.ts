@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/process.ts';
-import { hostPid, orphansLeftAfterStorm, skipUnless, uniqueName } from './helpers/containers.ts';
+import { CONTAINER_STORM, hostPid, orphansLeftAfterStorm, skipUnless, uniqueName } from './helpers/containers.ts';
 import { pod, podQuiet } from './helpers/engine.ts';
 import { BUSYBOX_IMAGE, ensureImages, IMAGES_TIMEOUT_MS, PAUSE_IMAGE } from './helpers/images.ts';
 
@@ -46,5 +46,5 @@ describe.skipIf(skip)('a pod made of a pause container and two busybox container
     const { before, after } = await orphansLeftAfterStorm(hostPid(pause), (script) => { pod(['exec', client, 'sh', '-c', script]); });
     expect(after.filter((p) => p.state === 'Z')).toEqual([]);
     expect(after).toHaveLength(before);
-  });
+  }, CONTAINER_STORM.deadlineMs);
 });

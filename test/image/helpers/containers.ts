@@ -1,7 +1,9 @@
 // Containers for the image tests: started detached, removed after each test,
 // and watched from the host through /proc.
 import { readdirSync, readlinkSync } from 'node:fs';
+import { inject } from 'vitest';
 import { ignores, onCleanup, readProc, statusField, waitFor } from '../../helpers/process.ts';
+import { sizeByRate } from '../../helpers/workload.ts';
 import { IN_CI, missingTools, pod, podQuiet } from './engine.ts';
 
 /** Tools the tests need: in CI a missing one fails the file; elsewhere the file is skipped with the reason. */
@@ -77,11 +79,19 @@ export async function untilReaping(pid: number, timeoutMs = 10_000): Promise<voi
   await waitFor(`pid ${pid} to ignore SIGCHLD`, () => ignores(pid, 17), timeoutMs, 20);
 }
 
+/**
+ * The storm's 1,000 orphans at this machine's rate, for the tests' timeouts.
+ * A busybox subshell and its sleep cost no more than the perl orphan the rate
+ * is measured with (500 of each, side by side: 2.2 s against 2.9-3.4 s).
+ */
+export const CONTAINER_STORM = sizeByRate(inject('orphanRate'), { budgetMs: 0, floor: 1_000, ceiling: 1_000 });
+
 /** Makes 1,000 orphans with `exec` and returns the PID namespace's processes 1 s later (or as soon as all are gone). */
 export async function orphansLeftAfterStorm(pausePid: number, exec: (script: string) => void | Promise<void>): Promise<{ before: number; after: { pid: number; state: string }[] }> {
   await untilReaping(pausePid);
   const before = namespaceProcesses(pausePid).length;
-  await exec(orphanScript(1000));
+  console.log(`storm: ${CONTAINER_STORM.summary}`);
+  await exec(orphanScript(CONTAINER_STORM.count));
   // The bound is the issue's: no zombie may be left 1 s after the last orphan was made.
   const after = await waitFor('the orphans to be gone', () => {
     const now = namespaceProcesses(pausePid);
