@@ -1,9 +1,10 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
+
+/** Tests that read files only: they need no build, so they run without the check for dist/pause. */
+const PURE = ['test/docs-links.test.ts'];
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    globalSetup: ['test/helpers/global-setup.ts'],
     // Tests run real processes, namespaces and containers: give them time,
     // and at most two files at once on a two-core machine.
     testTimeout: 60_000,
@@ -11,5 +12,12 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     reporters: ['default'],
+    projects: [
+      { extends: true, test: { name: 'pure', include: PURE } },
+      {
+        extends: true,
+        test: { name: 'executable', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, ...PURE], globalSetup: ['test/helpers/global-setup.ts'] },
+      },
+    ],
   },
 });
