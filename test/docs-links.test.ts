@@ -102,8 +102,8 @@ describe('problemsOf', () => {
 
 describe('the repository\'s Markdown', () => {
   const markdown = markdownFilesIn(ROOT);
-  it('includes the README and the bench results, and nothing from node_modules', () => {
-    expect(markdown).toEqual(expect.arrayContaining(['README.md', 'bench/results/latest.md']));
+  it('includes the README, the docs and the bench results, and nothing from node_modules', () => {
+    expect(markdown).toEqual(expect.arrayContaining(['README.md', 'bench/results/latest.md', 'docs/design.md']));
     expect(markdown.filter((path) => path.includes('node_modules'))).toEqual([]);
   });
   it.each(markdown)('%s: every relative link resolves', (file) => {
