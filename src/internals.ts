@@ -5,7 +5,7 @@
 // hands out a binding. pause takes two: `signal_wrap` (libuv's signal handle,
 // the only way to listen to real-time signals) and `ffi` (node:ffi without
 // its JavaScript layer, which cost more start-up than all the rest of pause:
-// README, "Measured choices"). test/internals.test.ts proves both still work
+// docs/design.md, "Measured choices"). test/internals.test.ts proves both still work
 // on the pinned Node.
 // Without the flag (a bare `node` running the sources) this returns null and
 // the callers fall back to the public API.
