@@ -1,8 +1,8 @@
 // What the bench reads from /proc about a process, summed over its threads.
 // The readers the tests share come from their hook-free module.
-import { readProc, taskIds } from '../../test/helpers/procs.ts';
+import { readProc, taskIds } from '../../tools/procs.ts';
 
-export { childrenOf, exeOf, isZombie } from '../../test/helpers/procs.ts';
+export { childrenOf, exeOf, isZombie } from '../../tools/procs.ts';
 
 function read(path: string): string {
   return readProc(path) ?? '';

@@ -2,7 +2,7 @@
 // a measurement ends or the bench itself stops.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { killTree, waitFor as poll } from '../../test/helpers/procs.ts';
+import { killTree, waitFor as poll } from '../../tools/procs.ts';
 import { cpuNs } from './proc.ts';
 
 export { killTree };

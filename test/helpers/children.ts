@@ -1,5 +1,5 @@
 // Small child programs for the init-mode tests, and how to find pause's child.
-import { childrenOf, exeOf, hasCommand, waitFor } from './procs.ts';
+import { childrenOf, exeOf, hasCommand, waitFor } from './process.ts';
 
 export { exeOf };
 

@@ -1,11 +1,11 @@
 // Real processes for the tests: start, watch, poll, clean up. The clean-up is
 // an afterEach hook, so only code that runs inside vitest may import this; the
-// plain utilities live in procs.ts (no vitest) and are re-exported here.
+// plain utilities live in tools/procs.ts (no vitest) and are re-exported here.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { afterEach, inject } from 'vitest';
-import { killTree, waitFor as poll } from './procs.ts';
+import { killTree, waitFor as poll } from '../../tools/procs.ts';
 
-export * from './procs.ts';
+export * from '../../tools/procs.ts';
 
 /**
  * procs.ts's waitFor, whose time-out also says how fast this machine makes

@@ -4,7 +4,7 @@ import { readdirSync } from 'node:fs';
 import pty, { type IPty } from 'node-pty';
 import { onCleanup, readProc, tryKill, waitFor } from './process.ts';
 
-export { exeOf } from './procs.ts';
+export { exeOf } from '../../tools/procs.ts';
 
 export interface Stat {
   readonly pid: number;

@@ -2,7 +2,7 @@
 // test/helpers/podman.ts as these machines need. A missing tool fails the run in
 // CI and skips it elsewhere.
 import { spawnSync } from 'node:child_process';
-import { hasCommand } from '../../helpers/procs.ts';
+import { hasCommand } from '../../../tools/procs.ts';
 
 export { ensureContainersConf, podman as pod, podmanQuiet as podQuiet } from '../../helpers/podman.ts';
 

@@ -1,6 +1,7 @@
-// Plain process utilities: poll, kill, read /proc. No vitest in here: the bench
-// (`tsx bench/run.ts`) and the image helpers import this module outside the test
-// runner, where registering a hook would throw. process.ts adds the clean-up.
+// Plain process utilities: poll, kill, read /proc. Shared by the tests and the
+// bench, owned by neither, never part of the executable. No vitest in here: the
+// bench (`tsx bench/run.ts`) runs outside the test runner, where registering a
+// hook would throw; test/helpers/process.ts adds the clean-up.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
