@@ -29,7 +29,8 @@ export default defineConfig({
     // and measures the machine's speed for the heavy tests to size their
     // work by (test/helpers/workload.ts).
     globalSetup: ['test/helpers/global-setup.ts'],
-    reporters: ['default'],
+    // The last line names each file skipped for want of a package.
+    reporters: ['default', './test/helpers/skip-summary.ts'],
     projects: [
       // Two at a time on a two-core machine.
       { test: { ...common, name: 'light', include: ['test/**/*.test.ts'], exclude: HEAVY, maxWorkers: 2, sequence: { groupOrder: 0 } } },

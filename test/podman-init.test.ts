@@ -8,11 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PAUSE } from './helpers/paths.ts';
 import { openTerminal } from './helpers/pty.ts';
 import { ensureContainersConf, importGlibcBusyboxImage, podman, podmanQuiet, withRequiredSettings } from './helpers/podman.ts';
-import { childrenOf, hasCommand, onCleanup, readProc, run, waitFor } from './helpers/process.ts';
+import { childrenOf, onCleanup, readProc, run, waitFor } from './helpers/process.ts';
+import { missingCommands } from './helpers/requires.ts';
 
-const TOOLS = ['podman', 'runc', 'ldd', 'tar'];
-const missing = [...TOOLS.filter((tool) => !hasCommand(tool)), ...(existsSync('/bin/busybox') ? [] : ['busybox (busybox-static)'])];
-if (missing.length > 0 && process.env['CI'] === 'true') throw new Error(`podman tests cannot run: missing ${missing.join(', ')}`);
+const skip = missingCommands(['podman', 'runc', 'ldd', 'tar', 'busybox']);
 
 const IMAGE = `localhost/pause-test-glibc-busybox:${process.pid}`;
 const INIT = ['--init', '--init-path', PAUSE];
@@ -36,7 +35,7 @@ async function logsShow(name: string, pattern: RegExp): Promise<void> {
   await waitFor(`${pattern} in the logs of ${name}`, () => pattern.test(podman(['logs', name])), 20_000, 100);
 }
 
-describe.skipIf(missing.length > 0)('podman run --init --init-path dist/pause', () => {
+describe.skipIf(skip)('podman run --init --init-path dist/pause', () => {
   beforeAll(() => {
     ensureContainersConf();
     importGlibcBusyboxImage(IMAGE, PAUSE);

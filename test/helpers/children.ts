@@ -1,5 +1,6 @@
 // Small child programs for the init-mode tests, and how to find pause's child.
-import { childrenOf, exeOf, hasCommand, waitFor } from './process.ts';
+import { childrenOf, exeOf, waitFor } from './process.ts';
+import { missingCommands } from './requires.ts';
 
 export { exeOf };
 
@@ -44,12 +45,7 @@ export async function execedChild(parent: number, name: string): Promise<number>
   });
 }
 
-/**
- * True when `name` is on PATH. A missing tool skips the test locally and
- * fails it in CI, where .ci/apt-packages.txt must have installed it.
- */
+/** True when `name` is on PATH; see missingCommands for what happens when it is not. */
 export function toolAvailable(name: string): boolean {
-  if (hasCommand(name)) return true;
-  if (process.env['CI'] === 'true') throw new Error(`${name} is missing: add its package to .ci/apt-packages.txt`);
-  return false;
+  return missingCommands([name]) === false;
 }

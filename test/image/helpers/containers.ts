@@ -4,14 +4,12 @@ import { readdirSync, readlinkSync } from 'node:fs';
 import { inject } from 'vitest';
 import { ignores, onCleanup, readProc, statusField, waitFor } from '../../helpers/process.ts';
 import { sizeByRate } from '../../helpers/workload.ts';
-import { IN_CI, missingTools, pod, podQuiet } from './engine.ts';
+import { missingCommands } from '../../helpers/requires.ts';
+import { pod, podQuiet } from './engine.ts';
 
 /** Tools the tests need: in CI a missing one fails the file; elsewhere the file is skipped with the reason. */
 export function skipUnless(tools: readonly string[]): string | false {
-  const missing = missingTools(tools);
-  if (missing && IN_CI) throw new Error(`image tests cannot run: ${missing}`);
-  if (missing) process.stderr.write(`image tests skipped: ${missing}\n`);
-  return missing ?? false;
+  return missingCommands(tools);
 }
 
 let serial = 0;

@@ -1,0 +1,41 @@
+// The commands a test file needs, and what to do when one is missing: in CI
+// the file fails (.ci/apt-packages.txt must install its package); elsewhere
+// its tests are skipped, and the run's last line names the file and the
+// package (skip-summary.ts).
+import { expect } from 'vitest';
+import { relative } from 'node:path';
+import { hasCommand } from '../../tools/procs.ts';
+import { ROOT } from './paths.ts';
+
+/** The Debian package that holds each command the tests check for (all listed in .ci/apt-packages.txt). */
+const PACKAGE_OF: Readonly<Record<string, string>> = {
+  busybox: 'busybox-static', catatonit: 'catatonit', containerd: 'containerd', 'containerd-shim-runc-v2': 'containerd',
+  ctr: 'containerd', debootstrap: 'debootstrap', 'dumb-init': 'dumb-init', flock: 'util-linux', ldd: 'libc-bin',
+  podman: 'podman', 'qemu-aarch64-static': 'qemu-user-static', readelf: 'binutils', runc: 'runc', tar: 'tar',
+  tini: 'tini', 'update-binfmts': 'binfmt-support',
+};
+
+/** Marks a skip on the console, for skip-summary.ts to collect. */
+export const SKIP_MARK = 'pause-tests skipped: ';
+
+export interface Skip {
+  /** The test file, relative to the repository. */
+  readonly file: string;
+  /** `command (package)` for each missing command. */
+  readonly missing: readonly string[];
+}
+
+/**
+ * Why the tests that need `commands` cannot run here ("missing podman
+ * (apt-get install podman)"), or false when every command is on PATH. In CI
+ * a missing command throws: there it is a fault of .ci/apt-packages.txt.
+ */
+export function missingCommands(commands: readonly string[]): string | false {
+  const missing = commands.filter((command) => !hasCommand(command)).map((command) => `${command} (${PACKAGE_OF[command] ?? 'unknown package'})`);
+  if (missing.length === 0) return false;
+  const reason = `missing ${missing.join(', ')}: apt-get install the packages named`;
+  if (process.env['CI'] === 'true') throw new Error(`${reason}, and add them to .ci/apt-packages.txt`);
+  const file = relative(ROOT, expect.getState().testPath ?? 'unknown file');
+  console.warn(`${SKIP_MARK}${JSON.stringify({ file, missing } satisfies Skip)}`);
+  return reason;
+}
