@@ -178,74 +178,104 @@ export function parseArgs(argv: readonly string[], env: Environment): Parsed<Con
     processGroup: false, subreaper: false, parentDeathSignal: null, remapExit: null, rewrite: null,
     gracePeriodMs: null, warnOnReap: false, logFormat: null, verbose: false,
   };
-  const error = (message: string): Parsed<Config> => ({ ok: false, error: message });
+  const scanned = readOptions(argv, draft);
+  if ('result' in scanned) return scanned.result;
+  const command = argv.slice(scanned.commandAt);
+  if (command.length === 0) {
+    if (argv.length === 0) return { ok: true, value: { mode: 'pause' } };
+    return failure(`no COMMAND given: options only apply when running a command (pause [OPTIONS] -- COMMAND), and pause mode takes no options`);
+  }
+  const envError = applyEnvironment(draft, env);
+  if (envError) return failure(envError);
+  return { ok: true, value: { mode: 'init', options: initOptions(draft, command) } };
+}
+
+/** Where the options ended and COMMAND begins, or a result of their own (help, version, an error). */
+type Scan = { readonly commandAt: number } | { readonly result: Parsed<Config> };
+/** The index of the last argument an option took, or a result of its own. */
+type Read = { readonly last: number } | { readonly result: Parsed<Config> };
+
+function failure(message: string): Parsed<Config> {
+  return { ok: false, error: message };
+}
+
+function stop(message: string): Read {
+  return { result: failure(message) };
+}
+
+/** Reads the options into `draft`; they end at `--` or at the first argument that is not one. */
+function readOptions(argv: readonly string[], draft: Draft): Scan {
   let i = 0;
   for (; i < argv.length; i++) {
     const arg = argv[i] ?? '';
-    if (arg === '--') { i++; break; }
+    if (arg === '--') return { commandAt: i + 1 };
     if (!arg.startsWith('-') || arg === '-') break;
-    if (arg.startsWith('--')) {
-      const [name = '', inline] = splitOnce(arg.slice(2), '=');
-      const flag = LONG_FLAGS[name];
-      const valued = LONG_VALUED[name];
-      if (name === 'version' || name === 'help') {
-        if (inline !== undefined) return error(`option --${name} takes no value`);
-        return { ok: true, value: { mode: name } };
-      }
-      if (flag) {
-        if (inline !== undefined) return error(`option --${name} takes no value`);
-        draft[flag] = true;
-      } else if (valued) {
-        const value = inline ?? argv[++i];
-        if (value === undefined) return error(`option --${name} needs a value`);
-        const problem = APPLY[valued](draft, value);
-        if (problem) return error(`--${name}: ${problem}`);
-      } else {
-        return error(`unknown option '--${name}'`);
-      }
-      continue;
-    }
-    // A cluster of short options, getopt style: -gw, -t5, -t 5. -h and -v
-    // end it; pause.c prints its version for -v in either case.
-    for (let j = 1; j < arg.length; j++) {
-      const letter = arg[j] ?? '';
-      if (letter === 'h') return { ok: true, value: { mode: 'help' } };
-      if (letter === 'v' || letter === 'V') return { ok: true, value: { mode: 'version' } };
-      const flag = SHORT_FLAGS[letter];
-      const valued = SHORT_VALUED[letter];
-      if (flag) { draft[flag] = true; continue; }
-      if (!valued) return error(`unknown option '-${letter}'`);
-      const value = j + 1 < arg.length ? arg.slice(j + 1) : argv[++i];
-      if (value === undefined) return error(`option -${letter} needs a value`);
-      const problem = APPLY[valued](draft, value);
-      if (problem) return error(`-${letter}: ${problem}`);
-      break;
-    }
+    const read = arg.startsWith('--') ? readLong(argv, i, draft) : readShortCluster(argv, i, draft);
+    if ('result' in read) return read;
+    i = read.last;
   }
-  const command = argv.slice(i);
-  if (command.length === 0) {
-    if (argv.length === 0) return { ok: true, value: { mode: 'pause' } };
-    return error(`no COMMAND given: options only apply when running a command (pause [OPTIONS] -- COMMAND), and pause mode takes no options`);
+  return { commandAt: i };
+}
+
+/** `--name`, `--name=value` or `--name value`, at argv[at]. */
+function readLong(argv: readonly string[], at: number, draft: Draft): Read {
+  const [name = '', inline] = splitOnce((argv[at] ?? '').slice(2), '=');
+  const flag = LONG_FLAGS[name];
+  const valued = LONG_VALUED[name];
+  if (name === 'version' || name === 'help') {
+    if (inline !== undefined) return stop(`option --${name} takes no value`);
+    return { result: { ok: true, value: { mode: name } } };
   }
-  const envError = applyEnvironment(draft, env);
-  if (envError) return error(envError);
+  if (flag) {
+    if (inline !== undefined) return stop(`option --${name} takes no value`);
+    draft[flag] = true;
+    return { last: at };
+  }
+  if (!valued) return stop(`unknown option '--${name}'`);
+  return readValue(valued, `--${name}`, inline, argv, at, draft);
+}
+
+/**
+ * A cluster of short options at argv[at], getopt style: -gw, -t5, -t 5. -h
+ * and -v end it; pause.c prints its version for -v in either case.
+ */
+function readShortCluster(argv: readonly string[], at: number, draft: Draft): Read {
+  const arg = argv[at] ?? '';
+  for (let j = 1; j < arg.length; j++) {
+    const letter = arg[j] ?? '';
+    if (letter === 'h') return { result: { ok: true, value: { mode: 'help' } } };
+    if (letter === 'v' || letter === 'V') return { result: { ok: true, value: { mode: 'version' } } };
+    const flag = SHORT_FLAGS[letter];
+    const valued = SHORT_VALUED[letter];
+    if (flag) { draft[flag] = true; continue; }
+    if (!valued) return stop(`unknown option '-${letter}'`);
+    return readValue(valued, `-${letter}`, j + 1 < arg.length ? arg.slice(j + 1) : undefined, argv, at, draft);
+  }
+  return { last: at };
+}
+
+/** The value of option `name` (as written: `--rewrite`, `-r`): `inline`, or else the next argument. */
+function readValue(option: Valued, name: string, inline: string | undefined, argv: readonly string[], at: number, draft: Draft): Read {
+  const last = inline === undefined ? at + 1 : at;
+  const value = inline ?? argv[last];
+  if (value === undefined) return stop(`option ${name} needs a value`);
+  const problem = APPLY[option](draft, value);
+  if (problem) return stop(`${name}: ${problem}`);
+  return { last };
+}
+
+function initOptions(draft: Draft, command: readonly string[]): InitOptions {
   return {
-    ok: true,
-    value: {
-      mode: 'init',
-      options: {
-        command,
-        processGroup: draft.processGroup,
-        subreaper: draft.subreaper,
-        parentDeathSignal: draft.parentDeathSignal,
-        remapExit: draft.remapExit ?? new Set(),
-        rewrite: draft.rewrite ?? new Map(),
-        gracePeriodMs: draft.gracePeriodMs ?? DEFAULT_GRACE_SECONDS * 1000,
-        warnOnReap: draft.warnOnReap,
-        logFormat: draft.logFormat ?? 'text',
-        verbose: draft.verbose,
-      },
-    },
+    command,
+    processGroup: draft.processGroup,
+    subreaper: draft.subreaper,
+    parentDeathSignal: draft.parentDeathSignal,
+    remapExit: draft.remapExit ?? new Set(),
+    rewrite: draft.rewrite ?? new Map(),
+    gracePeriodMs: draft.gracePeriodMs ?? DEFAULT_GRACE_SECONDS * 1000,
+    warnOnReap: draft.warnOnReap,
+    logFormat: draft.logFormat ?? 'text',
+    verbose: draft.verbose,
   };
 }
 

@@ -247,7 +247,22 @@ export type SpawnResult = { ok: true; pid: number } | { ok: false; errno: Errno;
  * Its environment is the `environ` pause was started with, byte for byte.
  */
 export function spawn(request: SpawnRequest): SpawnResult {
-  const fail = (errno: Errno, step: string): SpawnResult => ({ ok: false, errno, step });
+  const actions = Buffer.alloc(FILE_ACTIONS_BYTES);
+  const error = actionsInit(actions);
+  if (error) return spawnFailure(error, 'posix_spawn_file_actions_init');
+  try {
+    return addFileActions(actions, request) ?? spawnWith(request.argv, actions, spawnAttributes());
+  } finally {
+    actionsDestroy(actions);
+  }
+}
+
+function spawnFailure(errno: Errno, step: string): SpawnResult {
+  return { ok: false, errno, step };
+}
+
+/** The child's own process group, an empty signal mask, every signal at SIG_DFL. */
+function spawnAttributes(): Buffer {
   const attr = Buffer.alloc(SPAWNATTR_BYTES);
   attr.writeInt16LE(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK, SPAWNATTR_FLAGS);
   attr.writeInt32LE(0, SPAWNATTR_PGROUP); // 0: a new group, led by the child
@@ -255,33 +270,36 @@ export function spawn(request: SpawnRequest): SpawnResult {
   // posix_spawn sets whatever is not in this set to SIG_IGN in the child,
   // where it would outlive exec. The mask (SPAWNATTR_SIGMASK) stays empty.
   sigset(ALL_SIGNALS, attr.subarray(SPAWNATTR_SIGDEFAULT, SPAWNATTR_SIGMASK));
-  const actions = Buffer.alloc(FILE_ACTIONS_BYTES);
-  let error = actionsInit(actions);
-  if (error) return fail(error, 'posix_spawn_file_actions_init');
-  try {
-    // dup2(fd, fd) in the child clears FD_CLOEXEC on fd: the way to hand over
-    // a descriptor that Node marked close-on-exec.
-    for (const fd of request.inheritFds) {
-      error = addDup2(actions, fd, fd);
-      if (error) return fail(error, `passing descriptor ${fd}`);
-    }
-    error = addClosefrom(actions, request.closeFrom);
-    if (error) return fail(error, 'posix_spawn_file_actions_addclosefrom_np');
-    if (request.foregroundFd !== null) {
-      error = addTcsetpgrp(actions, request.foregroundFd);
-      if (error) return fail(error, 'posix_spawn_file_actions_addtcsetpgrp_np');
-    }
-    const strings = request.argv.map((arg) => Buffer.from(`${arg}\0`));
-    const argv = Buffer.alloc((strings.length + 1) * POINTER_BYTES);
-    strings.forEach((str, i) => argv.writeBigUInt64LE(ffi.getRawPointer(str), i * POINTER_BYTES));
-    const pid = Buffer.alloc(4);
-    error = spawnp(pid, strings[0] ?? null, actions, attr, argv, environ());
-    // `strings` must stay reachable until here: argv holds raw pointers into them.
-    strings.length = 0;
-    return error ? fail(error, 'exec') : { ok: true, pid: pid.readInt32LE(0) };
-  } finally {
-    actionsDestroy(actions);
+  return attr;
+}
+
+/** The descriptors and terminal of `request`, as file actions; null when all were added. */
+function addFileActions(actions: Buffer, request: SpawnRequest): SpawnResult | null {
+  // dup2(fd, fd) in the child clears FD_CLOEXEC on fd: the way to hand over
+  // a descriptor that Node marked close-on-exec.
+  for (const fd of request.inheritFds) {
+    const error = addDup2(actions, fd, fd);
+    if (error) return spawnFailure(error, `passing descriptor ${fd}`);
   }
+  let error = addClosefrom(actions, request.closeFrom);
+  if (error) return spawnFailure(error, 'posix_spawn_file_actions_addclosefrom_np');
+  if (request.foregroundFd !== null) {
+    error = addTcsetpgrp(actions, request.foregroundFd);
+    if (error) return spawnFailure(error, 'posix_spawn_file_actions_addtcsetpgrp_np');
+  }
+  return null;
+}
+
+/** posix_spawnp itself, argv[0] looked up in PATH. */
+function spawnWith(args: readonly string[], actions: Buffer, attr: Buffer): SpawnResult {
+  const strings = args.map((arg) => Buffer.from(`${arg}\0`));
+  const argv = Buffer.alloc((strings.length + 1) * POINTER_BYTES);
+  strings.forEach((str, i) => argv.writeBigUInt64LE(ffi.getRawPointer(str), i * POINTER_BYTES));
+  const pid = Buffer.alloc(4);
+  const error = spawnp(pid, strings[0] ?? null, actions, attr, argv, environ());
+  // `strings` must stay reachable until here: argv holds raw pointers into them.
+  strings.length = 0;
+  return error ? spawnFailure(error, 'exec') : { ok: true, pid: pid.readInt32LE(0) };
 }
 
 /** The value of glibc's `char **environ`. */

@@ -16,6 +16,18 @@ export function setLogFormat(next: LogFormat): void {
   format = next;
 }
 
+let verboseOn = false;
+
+/** --verbose: whether `verbose` writes its lines. */
+export function setVerbose(on: boolean): void {
+  verboseOn = on;
+}
+
+/** An info line, written only under --verbose. */
+export function verbose(message: string, fields?: Fields): void {
+  if (verboseOn) log('info', message, fields);
+}
+
 const STDOUT = 1;
 const STDERR = 2;
 // A descriptor that someone else made non-blocking may refuse a write with

@@ -1,0 +1,137 @@
+// Init mode's supervisor: forwards the signals pause gets to the command,
+// reaps every child, and once the command has exited winds down what is left
+// and exits with the command's status. src/init-phases.ts decides what to do
+// when; this module does it, with libc.
+import { getSystemErrorMessage } from 'node:util';
+import type { InitOptions } from './cli.ts';
+import { GRACE_OVER, next, NO_CHILDREN, route, RUNNING, type Action, type Event, type Phase } from './init-phases.ts';
+import { exitNow, kill, reapOne, reclaimTerminalForeground, ESRCH } from './libc.ts';
+import { log, verbose, type Fields } from './log.ts';
+import { descendantsOf } from './procfs.ts';
+import { signalName, SIGKILL } from './signals.ts';
+import { decodeWaitStatus, type ChildEnd } from './wait-status.ts';
+
+/** While winding down after SIGKILL, look again this often for processes forked since. */
+const KILL_SWEEP_MS = 100;
+const SWEEP_SIGNALS: readonly number[] = [SIGKILL];
+
+export class Supervisor {
+  private phase: Phase = RUNNING;
+  private child = 0;
+  /** The descriptor of the terminal whose foreground the command was given, if any. */
+  private terminal: number | null = null;
+  private readonly isPid1 = process.pid === 1;
+  private readonly options: InitOptions;
+
+  constructor(options: InitOptions) {
+    this.options = options;
+  }
+
+  /** The command runs as `pid`; `terminal`: the descriptor of the terminal it was given, or null. */
+  started(pid: number, terminal: number | null): void {
+    this.child = pid;
+    this.terminal = terminal;
+  }
+
+  /** Listener for each signal that pause forwards. */
+  readonly forward = (signo: number): void => {
+    this.send(signo);
+    // libuv passes signals to JavaScript through a pipe and drops them when
+    // the pipe is full, SIGCHLD included; reaping on every signal means a
+    // child exit is never lost in a storm of other signals. After the kill,
+    // not before: it stays off the forwarding latency, and the child's pid
+    // cannot have been reused (it is ours until reaped).
+    this.reap();
+  };
+
+  /** Listener for SIGCHLD: collects every child that has exited. */
+  readonly reap = (): void => {
+    for (;;) {
+      const result = reapOne();
+      if (result.kind === 'none') return;
+      if (result.kind === 'no-children') {
+        this.advance(NO_CHILDREN);
+        return;
+      }
+      const end = decodeWaitStatus(result.status);
+      if (result.pid === this.child && this.phase.name === 'running') this.commandExited(end);
+      else if (this.options.warnOnReap) log('warn', `reaped pid ${result.pid}`, describe(end));
+    }
+  };
+
+  private send(signo: number): void {
+    const where = route(this.phase, signo, this.options.rewrite);
+    if (where.kind === 'late') {
+      verbose(`${signalName(signo)} received after the command exited: not forwarded`);
+      return;
+    }
+    if (where.kind === 'drop') {
+      verbose(`${signalName(signo)} dropped (--rewrite)`);
+      return;
+    }
+    const { processGroup } = this.options;
+    const error = kill(processGroup ? -this.child : this.child, where.signo);
+    // The hot path ends here: the JavaScript runs interpreted (--jitless), so
+    // log text is only built when it is going to be written.
+    if (error === 0 && !this.options.verbose) return;
+    const to = processGroup ? `process group ${this.child}` : `pid ${this.child}`;
+    const target = signalName(where.signo);
+    if (error === 0) verbose(`forwarded ${target} to ${to}`, where.signo === signo ? {} : { received: signalName(signo) });
+    else if (error !== ESRCH) log('warn', `cannot forward ${target} to ${to}: ${getSystemErrorMessage(-error)}`);
+  }
+
+  private commandExited(end: ChildEnd): void {
+    verbose(`command exited`, { pid: this.child, ...describe(end) });
+    // We gave the terminal to the child's group; take it back, so that
+    // whatever pause or its parent does next is not in the background.
+    if (this.terminal !== null) reclaimTerminalForeground(this.terminal);
+    this.advance({ kind: 'command-exited', end });
+  }
+
+  /** Moves to the phase after `event` and carries out what it takes. */
+  private advance(event: Event): void {
+    const transition = next(this.phase, event, this.options);
+    this.phase = transition.phase;
+    for (const action of transition.actions) this.carryOut(action);
+  }
+
+  private carryOut(action: Action): void {
+    switch (action.kind) {
+      case 'signal-the-rest':
+        this.signalTheRest(action.signals);
+        return;
+      case 'start-grace-timer':
+        setTimeout(() => this.advance(GRACE_OVER), action.ms).unref();
+        return;
+      case 'start-kill-sweep':
+        setInterval(() => { this.signalTheRest(SWEEP_SIGNALS); this.reap(); }, KILL_SWEEP_MS).unref();
+        return;
+      case 'exit':
+        this.finish(action.code, action.status);
+    }
+  }
+
+  /**
+   * Signals every process left after the child: as PID 1, everyone else in
+   * the namespace (kill(-1) spares only the caller); otherwise only our own
+   * descendants, found in /proc, since kill(-1) would reach every process of
+   * the host that we may signal.
+   */
+  private signalTheRest(signals: readonly number[]): void {
+    const targets = this.isPid1 ? [-1] : descendantsOf(process.pid);
+    if (targets.length === 0) return;
+    verbose(`sending ${signals.map(signalName).join(' and ')} to the processes that are left`, { count: this.isPid1 ? 'all' : targets.length });
+    for (const pid of targets) for (const signo of signals) kill(pid, signo);
+  }
+
+  private finish(code: number, status: number): never {
+    verbose(`exiting`, { code, ...(code === status ? {} : { remapped: status }) });
+    exitNow(code);
+  }
+}
+
+function describe(end: ChildEnd): Fields {
+  return end.kind === 'exited'
+    ? { exit: end.code }
+    : { signal: signalName(end.signo), ...(end.coreDumped ? { core: true } : {}) };
+}
