@@ -1,4 +1,4 @@
-// Init mode: pause exits with its child's status (src/init.ts finish/execFailureCode).
+// Init mode: pause exits with its child's status (src/init-phases.ts exitStatus, src/init.ts execFailureCode).
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,5 +1,5 @@
 // Init mode: pause reaps every orphan, winds down what the child left behind
-// (src/init.ts reap/childExited/signalTheRest), and says so in its log.
+// (src/supervisor.ts reap/commandExited/signalTheRest), and says so in its log.
 import { describe, expect, inject, test } from 'vitest';
 import { PAUSE } from './helpers/paths.ts';
 import { startAsPid1 } from './helpers/pid1.ts';
