@@ -73,6 +73,11 @@ const LONG_VALUED: Readonly<Record<string, Valued>> = {
   'grace-period': 'gracePeriod', 'log-format': 'logFormat',
 };
 
+/** table[key] when the table itself has it: `--constructor` or `--toString` must not find Object's own. */
+function lookup<T>(table: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
 const ENVIRONMENT = {
   processGroup: 'PAUSE_PROCESS_GROUP',
   subreaper: 'PAUSE_SUBREAPER',
@@ -220,8 +225,8 @@ function readOptions(argv: readonly string[], draft: Draft): Scan {
 /** `--name`, `--name=value` or `--name value`, at argv[at]. */
 function readLong(argv: readonly string[], at: number, draft: Draft): Read {
   const [name = '', inline] = splitOnce((argv[at] ?? '').slice(2), '=');
-  const flag = LONG_FLAGS[name];
-  const valued = LONG_VALUED[name];
+  const flag = lookup(LONG_FLAGS, name);
+  const valued = lookup(LONG_VALUED, name);
   if (name === 'version' || name === 'help') {
     if (inline !== undefined) return stop(`option --${name} takes no value`);
     return { result: { ok: true, value: { mode: name } } };
@@ -245,8 +250,8 @@ function readShortCluster(argv: readonly string[], at: number, draft: Draft): Re
     const letter = arg[j] ?? '';
     if (letter === 'h') return { result: { ok: true, value: { mode: 'help' } } };
     if (letter === 'v' || letter === 'V') return { result: { ok: true, value: { mode: 'version' } } };
-    const flag = SHORT_FLAGS[letter];
-    const valued = SHORT_VALUED[letter];
+    const flag = lookup(SHORT_FLAGS, letter);
+    const valued = lookup(SHORT_VALUED, letter);
     if (flag) { draft[flag] = true; continue; }
     if (!valued) return stop(`unknown option '-${letter}'`);
     return readValue(valued, `-${letter}`, j + 1 < arg.length ? arg.slice(j + 1) : undefined, argv, at, draft);

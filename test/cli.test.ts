@@ -105,6 +105,11 @@ describe('bad command lines name the problem', () => {
     [['-gx', 'cmd'], /unknown option '-x'/],
     [['--nope', 'cmd'], /unknown option '--nope'/],
     [['--nope=1', 'cmd'], /unknown option '--nope'/],
+    // Names an object has by inheritance are not options.
+    [['--constructor', 'cmd'], /unknown option '--constructor'/],
+    [['--__proto__', 'cmd'], /unknown option '--__proto__'/],
+    [['--toString=1', 'cmd'], /unknown option '--toString'/],
+    [['--hasOwnProperty', 'cmd'], /unknown option '--hasOwnProperty'/],
     [['-t'], /option -t needs a value/],
     [['--grace-period'], /option --grace-period needs a value/],
     [['-p'], /option -p needs a value/],
