@@ -5,7 +5,7 @@ import type { InitOptions } from './cli.ts';
 import { EXIT_CANNOT_EXECUTE, EXIT_INTERNAL, EXIT_NOT_FOUND } from './exit-codes.ts';
 import { keepAlive } from './keep-alive.ts';
 import {
-  blockSignals, exitNow, ignoreSignal, isOpenDescriptor, kill, ownsTerminalForeground, reapOne, reclaimTerminalForeground,
+  blockSignals, exitNow, ignoreSignal, isOpenDescriptor, kill, nameMainThread, ownsTerminalForeground, reapOne, reclaimTerminalForeground,
   setChildSubreaper, setParentDeathSignal, spawn, unblockSignals, EACCES, EISDIR, ENOENT, ENOEXEC, ENOTDIR, EPERM, ESRCH,
 } from './libc.ts';
 import { log, setLogFormat, type Fields } from './log.ts';
@@ -27,6 +27,8 @@ type Phase =
   | { name: 'killing'; end: ChildEnd }; // SIGKILL sent, waiting for the last exits
 
 export function runInit(options: InitOptions): void {
+  // First: ps, pgrep and busybox ps know the process by this name (src/libc.ts).
+  nameMainThread('pause');
   setLogFormat(options.logFormat);
   const verbose = (message: string, fields?: Fields): void => {
     if (options.verbose) log('info', message, fields);
