@@ -22,7 +22,8 @@ export interface InitOptions {
 
 export type Config =
   | { readonly mode: 'pause' }
-  | { readonly mode: 'version' }
+  /** -v is pause.c's flag; --version adds the commit, for Docker's init probe. */
+  | { readonly mode: 'version'; readonly withCommit: boolean }
   | { readonly mode: 'help' }
   | { readonly mode: 'init'; readonly options: InitOptions };
 
@@ -44,7 +45,9 @@ Options (each also read from the environment variable shown; the command line wi
   -w, --warn-on-reap            log each reaped process that was not the child  PAUSE_WARN_ON_REAP=1
       --log-format text|json    format of pause's own log lines on stderr      PAUSE_LOG_FORMAT=json
       --verbose                 log spawn, each forwarded signal and the exit   PAUSE_VERBOSE=1
-  -v, --version                 print the version and exit
+  -v                            print the version and exit (pause.c's flag)
+      --version                 the same, and the git commit it was built from
+                                (" - git.COMMIT", which Docker's init probe reads)
   -h, --help                    print this help and exit
 `;
 
@@ -190,7 +193,7 @@ export function parseArgs(argv: readonly string[], env: Environment): Parsed<Con
       const valued = LONG_VALUED[name];
       if (name === 'version' || name === 'help') {
         if (inline !== undefined) return error(`option --${name} takes no value`);
-        return { ok: true, value: { mode: name } };
+        return { ok: true, value: name === 'version' ? { mode: name, withCommit: true } : { mode: name } };
       }
       if (flag) {
         if (inline !== undefined) return error(`option --${name} takes no value`);
@@ -210,7 +213,7 @@ export function parseArgs(argv: readonly string[], env: Environment): Parsed<Con
     for (let j = 1; j < arg.length; j++) {
       const letter = arg[j] ?? '';
       if (letter === 'h') return { ok: true, value: { mode: 'help' } };
-      if (letter === 'v' || letter === 'V') return { ok: true, value: { mode: 'version' } };
+      if (letter === 'v' || letter === 'V') return { ok: true, value: { mode: 'version', withCommit: false } };
       const flag = SHORT_FLAGS[letter];
       const valued = SHORT_VALUED[letter];
       if (flag) { draft[flag] = true; continue; }
