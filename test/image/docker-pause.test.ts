@@ -67,17 +67,16 @@ describe.skipIf(skip)("the seed's pause walkthrough under Docker", () => {
     expect(after).toHaveLength(before);
   });
 
-  // Last: it ends the walkthrough. pause exits on SIGTERM at once; one that
-  // ignored it would hold `docker stop` for 10 s, until Docker's SIGKILL (137).
-  it("docker stop pause: under 2 s, exit code 0, and pause.c's message in docker logs", async () => {
+  // Last: it ends the walkthrough. pause exits on SIGTERM at once, with 0; one
+  // that ignored it would hold `docker stop` for 10 s, until Docker's SIGKILL,
+  // and exit with 137. The exit code tells the two apart on a machine of any
+  // speed, where a bound on the time would not (2.2 s measured here at load 20).
+  it("docker stop pause: pause exits 0 on Docker's SIGTERM, not by its SIGKILL, with pause.c's message", async () => {
     const pid = pausePid();
     await waitFor('pause to have set up its signals (SIGRTMAX ignored)', () => isPauseModeReady(pid));
-    const started = performance.now();
     docker(['stop', 'pause']);
-    const elapsed = performance.now() - started;
     expect(docker(['inspect', '--format', '{{.State.ExitCode}}', 'pause']).trim()).toBe('0');
     const logs = engine().tryDocker(['logs', 'pause']);
     expect(`${logs.stdout}${logs.stderr}`).toContain('Shutting down, got signal: Terminated');
-    expect(elapsed).toBeLessThan(2_000);
   });
 });
