@@ -5,7 +5,7 @@
 // self-contained executable. Strip before injecting: stripping after
 // corrupts the injected blob. Fails loudly, with what to do, when a piece is missing.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { arch as hostArch } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -82,6 +82,27 @@ function strippedNode(source: string): string {
   return target;
 }
 
+/**
+ * The commit the executable is built from, for `--version`: HEAD's short
+ * hash, with `-dirty` when tracked files differ from it. Read from the local
+ * repository, no network. Empty outside a git work tree of this project (an
+ * unpacked tarball, the Dockerfile's builder stage, which gets no .git) or
+ * without git: the build goes on, and --version prints what -v prints.
+ */
+function gitCommit(): string {
+  const git = (...args: string[]): string =>
+    execFileSync('git', ['-C', root, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  try {
+    // A tarball unpacked inside some other repository must not take its commit.
+    if (realpathSync(git('rev-parse', '--show-toplevel')) !== realpathSync(root)) return '';
+    const head = git('rev-parse', '--short=12', 'HEAD');
+    return git('status', '--porcelain', '--untracked-files=no') === '' ? head : `${head}-dirty`;
+  } catch {
+    return '';
+  }
+}
+
+const commit = gitCommit();
 const node = pinnedNode();
 const base = strippedNode(node);
 // Per output, so that builds of different executables may run side by side.
@@ -97,7 +118,7 @@ await build({
   target: 'node26',
   minify: true,
   legalComments: 'none',
-  define: { __PAUSE_VERSION__: JSON.stringify(pkg.version) },
+  define: { __PAUSE_VERSION__: JSON.stringify(pkg.version), __PAUSE_COMMIT__: JSON.stringify(commit) },
   logLevel: 'warning',
 });
 const seaConfig = join(staging, 'sea-config.json');
@@ -121,4 +142,4 @@ writeFileSync(seaConfig, JSON.stringify({
 run(process.execPath, [...SEA_EXEC_ARGV, '--build-sea', seaConfig]);
 chmodSync(outTemporary, 0o755);
 renameSync(outTemporary, out);
-process.stdout.write(`built ${out} (${(statSync(out).size / 2 ** 20).toFixed(1)} MiB, ${arch}, node v${nodeVersion})\n`);
+process.stdout.write(`built ${out} (${(statSync(out).size / 2 ** 20).toFixed(1)} MiB, ${arch}, node v${nodeVersion}, ${commit ? `git ${commit}` : 'no git commit'})\n`);

@@ -22,7 +22,8 @@ export interface InitOptions {
 
 export type Config =
   | { readonly mode: 'pause' }
-  | { readonly mode: 'version' }
+  /** -v is pause.c's flag; --version adds the commit, for Docker's init probe. */
+  | { readonly mode: 'version'; readonly withCommit: boolean }
   | { readonly mode: 'help' }
   | { readonly mode: 'init'; readonly options: InitOptions };
 
@@ -44,7 +45,9 @@ Options (each also read from the environment variable shown; the command line wi
   -w, --warn-on-reap            log each reaped process that was not the child  PAUSE_WARN_ON_REAP=1
       --log-format text|json    format of pause's own log lines on stderr      PAUSE_LOG_FORMAT=json
       --verbose                 log spawn, each forwarded signal and the exit   PAUSE_VERBOSE=1
-  -v, --version                 print the version and exit
+  -v                            print the version and exit (pause.c's flag)
+      --version                 the same, and the git commit it was built from
+                                (" - git.COMMIT", which Docker's init probe reads)
   -h, --help                    print this help and exit
 `;
 
@@ -229,7 +232,7 @@ function readLong(argv: readonly string[], at: number, draft: Draft): Read {
   const valued = lookup(LONG_VALUED, name);
   if (name === 'version' || name === 'help') {
     if (inline !== undefined) return stop(`option --${name} takes no value`);
-    return { result: { ok: true, value: { mode: name } } };
+    return { result: { ok: true, value: name === 'version' ? { mode: name, withCommit: true } : { mode: name } } };
   }
   if (flag) {
     if (inline !== undefined) return stop(`option --${name} takes no value`);
@@ -249,7 +252,7 @@ function readShortCluster(argv: readonly string[], at: number, draft: Draft): Re
   for (let j = 1; j < arg.length; j++) {
     const letter = arg[j] ?? '';
     if (letter === 'h') return { result: { ok: true, value: { mode: 'help' } } };
-    if (letter === 'v' || letter === 'V') return { result: { ok: true, value: { mode: 'version' } } };
+    if (letter === 'v' || letter === 'V') return { result: { ok: true, value: { mode: 'version', withCommit: false } } };
     const flag = lookup(SHORT_FLAGS, letter);
     const valued = lookup(SHORT_VALUED, letter);
     if (flag) { draft[flag] = true; continue; }

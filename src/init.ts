@@ -7,7 +7,7 @@ import type { InitOptions } from './cli.ts';
 import { EXIT_CANNOT_EXECUTE, EXIT_INTERNAL, EXIT_NOT_FOUND } from './exit-codes.ts';
 import { keepAlive } from './keep-alive.ts';
 import {
-  blockSignals, exitNow, ignoreSignal, isOpenDescriptor, ownsTerminalForeground, setChildSubreaper,
+  blockSignals, exitNow, ignoreSignal, isOpenDescriptor, nameMainThread, ownsTerminalForeground, setChildSubreaper,
   setParentDeathSignal, spawn, unblockSignals, EACCES, EISDIR, ENOENT, ENOEXEC, ENOTDIR, EPERM,
 } from './libc.ts';
 import { log, setLogFormat, setVerbose, verbose } from './log.ts';
@@ -20,6 +20,8 @@ import { Supervisor } from './supervisor.ts';
 const STDIN = 0;
 
 export function runInit(options: InitOptions): void {
+  // First: ps, pgrep and busybox ps know the process by this name (src/libc.ts).
+  nameMainThread('pause');
   setLogFormat(options.logFormat);
   setVerbose(options.verbose);
   becomeSubreaper(options.subreaper);

@@ -23,6 +23,8 @@ export const ENOTDIR = 20;
 export const EISDIR = 21;
 /** <linux/prctl.h>: deliver a signal to this process when its parent dies. */
 const PR_SET_PDEATHSIG = 1;
+/** <linux/prctl.h>: name the calling thread (its comm, at most 15 bytes and a NUL). */
+const PR_SET_NAME = 15;
 /** <linux/prctl.h>: become the reaper of orphaned descendants (Linux ≥ 3.4). */
 const PR_SET_CHILD_SUBREAPER = 36;
 /** <bits/sigaction.h> via <signal.h>: the `how` of pthread_sigmask. */
@@ -149,6 +151,23 @@ export function setChildSubreaper(): Errno {
 
 export function setParentDeathSignal(signo: number): Errno {
   return prctl(PR_SET_PDEATHSIG, BigInt(signo), 0n, 0n, 0n) === 0 ? 0 : errno();
+}
+
+let nameBytes = Buffer.alloc(0);
+
+/**
+ * prctl(PR_SET_NAME): names the calling thread. Called on the main thread,
+ * whose name is the process's /proc/PID/comm: what ps -o comm, top, pgrep
+ * and busybox ps show. Node names its main thread `node-MainThread` while it
+ * starts; the exec had named it after the file. /proc/PID/cmdline is not
+ * touched (process.title would overwrite the argv the runtime passed).
+ * The kernel keeps the first 15 bytes.
+ */
+export function nameMainThread(name: string): Errno {
+  // The address passes as an integer through the same binding as the other
+  // prctl options; the module holds the bytes, so nothing can free them first.
+  nameBytes = Buffer.from(`${name}\0`);
+  return prctl(PR_SET_NAME, ffi.getRawPointer(nameBytes), 0n, 0n, 0n) === 0 ? 0 : errno();
 }
 
 /** signal(signo, SIG_IGN). */

@@ -5,7 +5,22 @@ import { EXIT_INTERNAL, EXIT_USAGE } from './exit-codes.ts';
 import { writeStderr, writeStdout } from './log.ts';
 
 declare const __PAUSE_VERSION__: string | undefined;
+declare const __PAUSE_COMMIT__: string | undefined;
 const VERSION = typeof __PAUSE_VERSION__ === 'string' ? __PAUSE_VERSION__ : 'dev';
+/** Set by scripts/build.ts; empty when built outside a git work tree. */
+const COMMIT = typeof __PAUSE_COMMIT__ === 'string' ? __PAUSE_COMMIT__ : '';
+
+/**
+ * `-v` prints what it always printed. `--version` adds ` - git.COMMIT`:
+ * dockerd runs `INIT --version` and parseInitVersion (daemon/info_unix.go)
+ * takes what follows ` - ` as the commit if it is `git.` and no other dot,
+ * or else wants `tini version X`; anything else it logs as "unknown output
+ * format" and `docker info` shows `init version: N/A`.
+ */
+function versionLine(withCommit: boolean): string {
+  const line = `pause.ts ${VERSION} (node ${process.version})`;
+  return withCommit && COMMIT ? `${line} - git.${COMMIT}\n` : `${line}\n`;
+}
 
 function main(): void {
   process.on('uncaughtException', (error) => {
@@ -20,7 +35,7 @@ function main(): void {
   const config = parsed.value;
   switch (config.mode) {
     case 'version':
-      writeStdout(`pause.ts ${VERSION} (node ${process.version})\n`);
+      writeStdout(versionLine(config.withCommit));
       // Written synchronously, so nothing is lost by skipping Node's own
       // tear-down, which an exit by returning would run (~1-2 ms).
       process.exit(0);

@@ -1,13 +1,15 @@
 // Pause mode: hold the pod's namespaces, reap every orphan, stop on SIGINT or
 // SIGTERM. Behaves as Kubernetes' build/pause/linux/pause.c, with one change
 // in how it reaps (below).
-import { exitNow, ignoreSignal, reapOne } from './libc.ts';
+import { exitNow, ignoreSignal, nameMainThread, reapOne } from './libc.ts';
 import { writeStderr } from './log.ts';
 import { ALL_SIGNALS, pauseDisposition, STOP_DESCRIPTIONS } from './signals.ts';
 import { onSignal } from './signal-events.ts';
 import { keepAlive } from './keep-alive.ts';
 
 export function runPause(): void {
+  // First: ps, pgrep and busybox ps know the process by this name (src/libc.ts).
+  nameMainThread('pause');
   if (process.pid !== 1) writeStderr('Warning: pause should be the first process\n');
 
   for (const signo of ALL_SIGNALS) {

@@ -31,6 +31,10 @@ describe('modes', () => {
   // getopt reads a cluster letter by letter: -gh is -g -h.
   it.each([['-gh', 'x'], ['-hg']])('%s in a cluster prints the help', (...argv) => expect(mode(argv)).toBe('help'));
   it.each([['-gv', 'x'], ['-Vw']])('%s in a cluster prints the version', (...argv) => expect(mode(argv)).toBe('version'));
+  it.each([[['-v'], false], [['-V'], false], [['-gv', 'x'], false], [['--version'], true]] as const)(
+    '%j adds the commit: %s (only --version, which Docker runs; -v is pause.c\'s)', (argv, withCommit) => {
+      expect(parseArgs(argv, {})).toEqual({ ok: true, value: { mode: 'version', withCommit } });
+    });
   it.each([['--version=1'], ['--help=yes']])('%s: the option is known but takes no value', (arg) => {
     expect(failure([arg, 'x'])).toMatch(new RegExp(`option ${arg.split('=')[0]} takes no value`));
   });

@@ -143,3 +143,21 @@ export function ignores(pid: number, signo: number): boolean {
 function signalMaskHas(hex: string | undefined, signo: number): boolean {
   return hex !== undefined && (BigInt(`0x${hex}`) & (1n << BigInt(signo - 1))) !== 0n;
 }
+
+/**
+ * The COMMAND column of `pid` in the output of busybox `ps`, or undefined when
+ * it is not listed. The header says how many columns come first (busybox
+ * builds differ: `PID USER COMMAND`, `PID USER TIME COMMAND`). busybox shows
+ * `{COMM} ARGS` when a process's name differs from the base name of its argv[0].
+ */
+export function busyboxPsCommand(output: string, pid: number): string | undefined {
+  const [header = '', ...rows] = output.split('\n');
+  const before = header.trim().split(/\s+/).indexOf('COMMAND');
+  if (before < 1) throw new Error(`no COMMAND column in the ps header: ${JSON.stringify(header)}`);
+  const row = new RegExp(`^\\s*${pid}\\s+${'\\S+\\s+'.repeat(before - 1)}(.*)$`);
+  for (const line of rows) {
+    const match = row.exec(line);
+    if (match) return match[1]?.trimEnd();
+  }
+  return undefined;
+}

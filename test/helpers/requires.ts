@@ -10,10 +10,13 @@ import { ROOT } from './paths.ts';
 /** The Debian package that holds each command the tests check for (all listed in .ci/apt-packages.txt). */
 const PACKAGE_OF: Readonly<Record<string, string>> = {
   busybox: 'busybox-static', catatonit: 'catatonit', containerd: 'containerd', 'containerd-shim-runc-v2': 'containerd',
-  ctr: 'containerd', debootstrap: 'debootstrap', 'dumb-init': 'dumb-init', flock: 'util-linux', ldd: 'libc-bin',
+  ctr: 'containerd', debootstrap: 'debootstrap', docker: 'docker.io', 'docker-proxy': 'docker.io', dockerd: 'docker.io', ip: 'iproute2', 'dumb-init': 'dumb-init', flock: 'util-linux', ldd: 'libc-bin',
   podman: 'podman', 'qemu-aarch64-static': 'qemu-user-static', readelf: 'binutils', runc: 'runc', tar: 'tar',
   tini: 'tini', 'update-binfmts': 'binfmt-support',
 };
+
+/** CI=true: a test that cannot run is a fault of the CI set-up, not a skip. */
+export const IN_CI = process.env['CI'] === 'true';
 
 /** Marks a skip on the console, for skip-summary.ts to collect. */
 export const SKIP_MARK = 'pause-tests skipped: ';
@@ -34,7 +37,7 @@ export function missingCommands(commands: readonly string[]): string | false {
   const missing = commands.filter((command) => !hasCommand(command)).map((command) => `${command} (${PACKAGE_OF[command] ?? 'unknown package'})`);
   if (missing.length === 0) return false;
   const reason = `missing ${missing.join(', ')}: apt-get install the packages named`;
-  if (process.env['CI'] === 'true') throw new Error(`${reason}, and add them to .ci/apt-packages.txt`);
+  if (IN_CI) throw new Error(`${reason}, and add them to .ci/apt-packages.txt`);
   const file = relative(ROOT, expect.getState().testPath ?? 'unknown file');
   console.warn(`${SKIP_MARK}${JSON.stringify({ file, missing } satisfies Skip)}`);
   return reason;
