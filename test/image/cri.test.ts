@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { statusField, waitFor } from '../helpers/process.ts';
 import { commandLine, CONTAINER_STORM, orphansLeftAfterStorm, skipUnless } from './helpers/containers.ts';
-import { startContainerd, type Containerd } from './helpers/containerd.ts';
-import { criClient, type Cri, type Message } from './helpers/cri.ts';
+import { startContainerd, type Containerd } from '../../tools/cri/containerd.ts';
+import { criClient, type Cri, type Message } from '../../tools/cri/client.ts';
 import { BUSYBOX_IMAGE, ensureImages, IMAGES_TIMEOUT_MS, PAUSE_IMAGE } from './helpers/images.ts';
 
 const skip = skipUnless(['podman', 'runc', 'debootstrap', 'flock', 'containerd', 'ctr', 'containerd-shim-runc-v2']);

@@ -1,11 +1,12 @@
-// A private containerd for the CRI test: Debian's containerd 1.6 started with its
-// own config, root, state and socket under a temporary directory, so it shares
-// nothing with a containerd the machine may run.
+// A private containerd for the CRI test and the density bench: Debian's
+// containerd 1.6 started with its own config, root, state and socket under a
+// temporary directory, so it shares nothing with a containerd the machine may run.
+// No vitest in here (the bench runs outside the test runner).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readProc, tryKill, waitFor } from '../../helpers/process.ts';
-import { unmountUnder } from './mounts.ts';
+import { readProc, tryKill, waitFor } from '../procs.ts';
+import { unmountUnder } from '../mounts.ts';
 
 export interface Containerd {
   readonly dir: string;
