@@ -140,6 +140,11 @@ export function ignores(pid: number, signo: number): boolean {
   return signalMaskHas(statusField(pid, 'SigIgn'), signo);
 }
 
+/** Whether pid blocks signo (SigBlk), e.g. to take it from a signalfd. */
+export function blocks(pid: number, signo: number): boolean {
+  return signalMaskHas(statusField(pid, 'SigBlk'), signo);
+}
+
 function signalMaskHas(hex: string | undefined, signo: number): boolean {
   return hex !== undefined && (BigInt(`0x${hex}`) & (1n << BigInt(signo - 1))) !== 0n;
 }

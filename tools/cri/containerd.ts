@@ -15,6 +15,8 @@ export interface Containerd {
   log(): string;
   /** Copies a podman image into containerd's k8s.io namespace, where the CRI plugin looks. */
   importImage(image: string): void;
+  /** Pids of the containerd-shim-runc-v2 processes this containerd started (one per sandbox). */
+  shims(): number[];
   stop(): Promise<void>;
 }
 
@@ -75,6 +77,7 @@ export async function startContainerd(sandboxImage: string): Promise<Containerd>
       ctr(['images', 'import', '--base-name', image.replace(/:[^:/]+$/, ''), archive]);
       rmSync(archive);
     },
+    shims: () => shimPids(socket),
     async stop() {
       // Shims outlive containerd on purpose (so containers survive its restart): end ours too.
       const shims = shimPids(socket);
