@@ -1,5 +1,6 @@
 // npm run bench:density [-- --counts 1,10,50] [--parallel 4] [--image NAME] [--out DIR]
 //                           [--no-fit] [--fit-step-kb 512] [--orphans 200]
+//       npm run bench:density -- --render DIR/density.json   (rewrites DIR's density.md and .svg from it)
 // (also: npm run bench -- density …)
 //
 // What a pause.ts pod costs a node, beside a C pause (catatonit -P): for each
@@ -13,7 +14,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startContainerd, type Containerd } from '../tools/cri/containerd.ts';
 import { criClient } from '../tools/cri/client.ts';
@@ -48,6 +49,7 @@ function options() {
       'no-fit': { type: 'boolean', default: false },
       'fit-step-kb': { type: 'string', default: '512' },
       orphans: { type: 'string', default: '200' },
+      render: { type: 'string' },
     } });
     const counts = values.counts.split(',').map(Number);
     const whole = (value: number, what: string) => {
@@ -56,7 +58,7 @@ function options() {
     };
     counts.forEach((n) => whole(n, '--counts: each count'));
     return {
-      counts, image: values.image, out: values.out, fit: !values['no-fit'],
+      render: values.render, counts, image: values.image, out: values.out, fit: !values['no-fit'],
       parallel: whole(Number(values.parallel), '--parallel'),
       fitStepKb: whole(Number(values['fit-step-kb']), '--fit-step-kb'),
       orphans: whole(Number(values.orphans), '--orphans'),
@@ -67,6 +69,28 @@ function options() {
 }
 
 const opts = options();
+
+function writeResults(dir: string, results: DensityResults): void {
+  mkdirSync(dir, { recursive: true });
+  const write = (name: string, text: string) => {
+    const file = join(dir, name);
+    writeFileSync(`${file}.tmp`, text);
+    renameSync(`${file}.tmp`, file);
+  };
+  write('density.json', `${JSON.stringify(results, null, 2)}\n`);
+  write('density.svg', svg(results));
+  write('density.md', markdown(results, 'density.svg'));
+}
+
+if (opts.render !== undefined) {
+  // The report again from a run's figures (after a change to the report, not to what is measured).
+  try {
+    writeResults(dirname(opts.render), JSON.parse(readFileSync(opts.render, 'utf8')) as DensityResults);
+  } catch (error) {
+    fail(`cannot render ${opts.render}: ${(error as Error).message.split('\n')[0]}`);
+  }
+  process.exit(0);
+}
 if (process.platform !== 'linux') fail('Linux only');
 if (process.getuid?.() !== 0) fail('needs root: it starts containerd and makes cgroups');
 const missing = ['containerd', 'ctr', 'containerd-shim-runc-v2', 'runc', 'podman', 'catatonit', 'nsenter'].filter((c) => !hasCommand(c));
@@ -153,15 +177,7 @@ try {
     made: { cgroupRoot, peerImage: peerTag, containerdDirs: runtimes.map((r) => r.containerd.dir) },
     tookS: (Date.now() - begin) / 1000,
   };
-  mkdirSync(opts.out, { recursive: true });
-  const write = (name: string, text: string) => {
-    const file = join(opts.out, name);
-    writeFileSync(`${file}.tmp`, text);
-    renameSync(`${file}.tmp`, file);
-  };
-  write('density.json', `${JSON.stringify(results, null, 2)}\n`);
-  write('density.svg', svg(results));
-  write('density.md', markdown(results, 'density.svg'));
+  writeResults(opts.out, results);
   const left = [...seriesResults, ...coldResults].flatMap((r) => r.leftovers);
   log(`done in ${results.tookS.toFixed(0)} s: ${join(opts.out, 'density.md')}`);
   if (left.length > 0) fail(`left behind: ${left.join(', ')}`);

@@ -3,7 +3,7 @@
 // cgroup under cgroup_parent) at which the pause starts, reaps a storm of
 // orphans, and exits on SIGTERM, with no OOM kill in the pod. Found by bisection.
 import { spawnSync } from 'node:child_process';
-import { isAlive, namespaceProcesses, tryKill, waitFor } from '../../../tools/procs.ts';
+import { isAlive, namespaceProcesses, statusField, tryKill, waitFor } from '../../../tools/procs.ts';
 import { limitMemory, oomKills, removeCgroups } from './cgroups.ts';
 import { isUp } from './measure.ts';
 import { runOne, sandboxConfig, stopAndRemove, type Sandbox } from './sandboxes.ts';
@@ -43,7 +43,9 @@ function storm(pid: number, count: number): string | undefined {
 async function attempt(runtime: Runtime, sandbox: Sandbox, parent: string, orphans: number): Promise<string | undefined> {
   const pid = sandbox.pid;
   const failed = (what: string) => (oomKills(parent, runtime.flavour) > 0 ? `OOM-killed (${what})` : what);
-  if (!await waitFor('up', () => isUp(pid), 30_000, 20).then(() => true, () => false)) return failed('did not start');
+  if (!await waitFor('up', () => isUp(pid) || !isAlive(pid), 30_000, 20).then(() => isAlive(pid), () => false)) {
+    return failed(isAlive(pid) ? `not up after 30 s (state ${statusField(pid, 'State') ?? 'unknown'})` : 'exited before it was up');
+  }
   const stormFailed = storm(pid, orphans);
   if (stormFailed) return failed(stormFailed);
   const drained = await waitFor('reaped', () => {

@@ -54,7 +54,8 @@ function num(value: number | null | undefined): string {
   return value.toLocaleString('en', { maximumFractionDigits: digits });
 }
 
-const ratio = (a: number, b: number) => (b === 0 ? (a === 0 ? 1 : Number.POSITIVE_INFINITY) : a / b);
+/** a ÷ b, where 0 ÷ 0 is 1 and x ÷ 0 is ∞; NaN (shown —) when either is negative (a MemAvailable that rose meanwhile). */
+const ratio = (a: number, b: number) => (a < 0 || b < 0 ? Number.NaN : b === 0 ? (a === 0 ? 1 : Number.POSITIVE_INFINITY) : a / b);
 
 function row(cells: readonly string[]): string {
   return `| ${cells.join(' | ')} |`;
@@ -74,7 +75,7 @@ function perSandboxTable(summaries: Summary[], counts: number[]): string[] {
     if (ours && peer) {
       const values = (s: Summary) => [s.runMs.median, s.runMs.p95, s.wallReadyS, s.wallUpS, ...METRICS.map((m) => s.perSandbox[m.key].median), s.nodeKbPerPod, s.stopRemoveMs.median, s.stopRemoveWallS];
       const b = values(peer);
-      lines.push(row(['*pause.ts ÷ catatonit*', String(n), ...values(ours).map((v, i) => `*${num(ratio(v, b[i] ?? 0))}×*`)]));
+      lines.push(row(['*pause.ts ÷ catatonit*', String(n), ...values(ours).map((v, i) => { const r = ratio(v, b[i] ?? 0); return Number.isNaN(r) ? '—' : `*${num(r)}×*`; })]));
     }
   }
   return lines;
