@@ -69,6 +69,8 @@ describe.skipIf(skip)('containerd (CRI) with our image as sandbox_image', () => 
 
   it('runs /pause as PID 1 of the sandbox, as uid 65535, on a read-only root', async () => {
     const pid = await sandboxPid();
+    // RunPodSandbox can return before runc's init has executed the image's entrypoint.
+    await waitFor('the sandbox process to leave runc init', () => commandLine(pid) !== 'runc init');
     const root = readFileSync(`/proc/${pid}/mountinfo`, 'utf8').split('\n').map((line) => line.split(' ')).find((fields) => fields[4] === '/');
     expect({
       command: commandLine(pid),
