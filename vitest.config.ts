@@ -11,6 +11,7 @@ const HEAVY = [
   'test/init-storm.test.ts',
   'test/cli-fuzz.test.ts',
   'test/bench-smoke.test.ts',
+  'test/bench-density-smoke.test.ts',
   'test/podman-init.test.ts',
   'test/image/**/*.test.ts',
 ];

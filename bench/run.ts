@@ -1,4 +1,5 @@
 // npm run bench [-- --quick] [--out DIR] [--only 1,2,3,4,5,6]
+// npm run bench -- density [...]: the density bench, bench/density.ts (npm run bench:density)
 //
 // pause.ts beside tini, dumb-init and catatonit (each when installed) and the
 // Node floor. Linux only; root, or under `unshare --user --map-root-user`.
@@ -18,6 +19,11 @@ import { reapingFigures } from './lib/reaping.ts';
 import { markdown, ratios, svg, targets } from './lib/report.ts';
 import { startupFigures } from './lib/startup.ts';
 import type { Figure, Results } from './lib/types.ts';
+
+if (process.argv[2] === 'density') {
+  await import('./density.ts');
+  process.exit();
+}
 
 const root = resolve(import.meta.dirname, '..');
 const { values } = parseArgs({ options: {

@@ -140,6 +140,11 @@ export function ignores(pid: number, signo: number): boolean {
   return signalMaskHas(statusField(pid, 'SigIgn'), signo);
 }
 
+/** Whether pid blocks signo (SigBlk), e.g. to take it from a signalfd. */
+export function blocks(pid: number, signo: number): boolean {
+  return signalMaskHas(statusField(pid, 'SigBlk'), signo);
+}
+
 function signalMaskHas(hex: string | undefined, signo: number): boolean {
   return hex !== undefined && (BigInt(`0x${hex}`) & (1n << BigInt(signo - 1))) !== 0n;
 }
@@ -160,4 +165,27 @@ export function busyboxPsCommand(output: string, pid: number): string | undefine
     if (match) return match[1]?.trimEnd();
   }
   return undefined;
+}
+
+function pidNamespace(pid: number): string | undefined {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/pid`);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Host pids of every process in the PID namespace `pid` lives in, with their state letters. */
+export function namespaceProcesses(pid: number): { pid: number; state: string }[] {
+  const ns = pidNamespace(pid);
+  if (!ns) throw new Error(`process ${pid} is gone`);
+  const found: { pid: number; state: string }[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const other = Number(entry);
+    if (pidNamespace(other) !== ns) continue;
+    const state = statusField(other, 'State');
+    if (state) found.push({ pid: other, state: state.charAt(0) });
+  }
+  return found;
 }

@@ -10,7 +10,8 @@ import { ROOT } from './paths.ts';
 /** The Debian package that holds each command the tests check for (all listed in .ci/apt-packages.txt). */
 const PACKAGE_OF: Readonly<Record<string, string>> = {
   busybox: 'busybox-static', catatonit: 'catatonit', containerd: 'containerd', 'containerd-shim-runc-v2': 'containerd',
-  ctr: 'containerd', debootstrap: 'debootstrap', docker: 'docker.io', 'docker-proxy': 'docker.io', dockerd: 'docker.io', ip: 'iproute2', 'dumb-init': 'dumb-init', flock: 'util-linux', ldd: 'libc-bin',
+  ctr: 'containerd', debootstrap: 'debootstrap', docker: 'docker.io', 'docker-proxy': 'docker.io', dockerd: 'docker.io',
+  'dumb-init': 'dumb-init', flock: 'util-linux', ip: 'iproute2', ldd: 'libc-bin', nsenter: 'util-linux',
   podman: 'podman', 'qemu-aarch64-static': 'qemu-user-static', readelf: 'binutils', runc: 'runc', tar: 'tar',
   tini: 'tini', 'update-binfmts': 'binfmt-support',
 };

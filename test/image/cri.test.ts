@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { statusField, waitFor } from '../helpers/process.ts';
 import { commandLine, CONTAINER_STORM, orphansLeftAfterStorm, skipUnless } from './helpers/containers.ts';
-import { startContainerd, type Containerd } from './helpers/containerd.ts';
-import { criClient, type Cri, type Message } from './helpers/cri.ts';
+import { startContainerd, type Containerd } from '../../tools/cri/containerd.ts';
+import { criClient, type Cri, type Message } from '../../tools/cri/client.ts';
 import { BUSYBOX_IMAGE, ensureImages, IMAGES_TIMEOUT_MS, PAUSE_IMAGE } from './helpers/images.ts';
 
 const skip = skipUnless(['podman', 'runc', 'debootstrap', 'flock', 'containerd', 'ctr', 'containerd-shim-runc-v2']);
@@ -69,6 +69,8 @@ describe.skipIf(skip)('containerd (CRI) with our image as sandbox_image', () => 
 
   it('runs /pause as PID 1 of the sandbox, as uid 65535, on a read-only root', async () => {
     const pid = await sandboxPid();
+    // RunPodSandbox can return before runc's init has executed the image's entrypoint.
+    await waitFor('the sandbox process to leave runc init', () => commandLine(pid) !== 'runc init');
     const root = readFileSync(`/proc/${pid}/mountinfo`, 'utf8').split('\n').map((line) => line.split(' ')).find((fields) => fields[4] === '/');
     expect({
       command: commandLine(pid),

@@ -1,8 +1,7 @@
 // Containers for the image tests: started detached, removed after each test,
 // and watched from the host through /proc.
-import { readdirSync, readlinkSync } from 'node:fs';
 import { inject } from 'vitest';
-import { ignores, onCleanup, readProc, statusField, waitFor } from '../../helpers/process.ts';
+import { ignores, namespaceProcesses, onCleanup, readProc, waitFor } from '../../helpers/process.ts';
 import { sizeByRate } from '../../helpers/workload.ts';
 import { missingCommands } from '../../helpers/requires.ts';
 import { pod, podQuiet } from './engine.ts';
@@ -30,29 +29,6 @@ export function hostPid(container: string): number {
   const pid = Number(pod(['inspect', '--format', '{{.State.Pid}}', container]).trim());
   if (!(pid > 0)) throw new Error(`${container} has no running process`);
   return pid;
-}
-
-function pidNamespace(pid: number): string | undefined {
-  try {
-    return readlinkSync(`/proc/${pid}/ns/pid`);
-  } catch {
-    return undefined;
-  }
-}
-
-/** Host pids of every process in the PID namespace `pid` lives in, with their state letters. */
-export function namespaceProcesses(pid: number): { pid: number; state: string }[] {
-  const ns = pidNamespace(pid);
-  if (!ns) throw new Error(`process ${pid} is gone`);
-  const found: { pid: number; state: string }[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const other = Number(entry);
-    if (pidNamespace(other) !== ns) continue;
-    const state = statusField(other, 'State');
-    if (state) found.push({ pid: other, state: state.charAt(0) });
-  }
-  return found;
 }
 
 /** The command line of a host pid, as ps would show it. */

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { descendants, killTree, readProc, tryKill, waitFor } from '../../helpers/process.ts';
 import { IN_CI } from '../../helpers/requires.ts';
-import { unmountUnder } from './mounts.ts';
+import { unmountUnder } from '../../../tools/mounts.ts';
 
 /** The tools a private dockerd needs besides podman (which holds the images). */
 export const DOCKER_TOOLS = ['dockerd', 'docker', 'docker-proxy', 'ip'];

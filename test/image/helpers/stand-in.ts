@@ -9,7 +9,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdir
 import { arch } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../../helpers/paths.ts';
-import { unmountUnder } from './mounts.ts';
+import { unmountUnder } from '../../../tools/mounts.ts';
 
 export const NODE_VERSION = '26.12.1';
 export const STAND_IN = `docker.io/library/node:${NODE_VERSION}-bookworm-slim`;

@@ -1,5 +1,5 @@
 // A small CRI client: the RuntimeService of runtime.v1 over containerd's gRPC
-// socket, from the hand-written subset in test/image/cri/api.proto.
+// socket, from the hand-written subset in tools/cri/api.proto.
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -13,7 +13,7 @@ export interface Cri {
 }
 
 export function criClient(socket: string): Cri {
-  const definition = protoLoader.loadSync(join(import.meta.dirname, '..', 'cri', 'api.proto'), {
+  const definition = protoLoader.loadSync(join(import.meta.dirname, 'api.proto'), {
     keepCase: true,
     enums: String,
     longs: Number,

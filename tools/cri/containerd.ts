@@ -1,11 +1,12 @@
-// A private containerd for the CRI test: Debian's containerd 1.6 started with its
-// own config, root, state and socket under a temporary directory, so it shares
-// nothing with a containerd the machine may run.
+// A private containerd for the CRI test and the density bench: Debian's
+// containerd 1.6 started with its own config, root, state and socket under a
+// temporary directory, so it shares nothing with a containerd the machine may run.
+// No vitest in here (the bench runs outside the test runner).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readProc, tryKill, waitFor } from '../../helpers/process.ts';
-import { unmountUnder } from './mounts.ts';
+import { readProc, tryKill, waitFor } from '../procs.ts';
+import { unmountUnder } from '../mounts.ts';
 
 export interface Containerd {
   readonly dir: string;
@@ -14,6 +15,8 @@ export interface Containerd {
   log(): string;
   /** Copies a podman image into containerd's k8s.io namespace, where the CRI plugin looks. */
   importImage(image: string): void;
+  /** Pids of the containerd-shim-runc-v2 processes this containerd started (one per sandbox). */
+  shims(): number[];
   stop(): Promise<void>;
 }
 
@@ -74,6 +77,7 @@ export async function startContainerd(sandboxImage: string): Promise<Containerd>
       ctr(['images', 'import', '--base-name', image.replace(/:[^:/]+$/, ''), archive]);
       rmSync(archive);
     },
+    shims: () => shimPids(socket),
     async stop() {
       // Shims outlive containerd on purpose (so containers survive its restart): end ours too.
       const shims = shimPids(socket);

@@ -1,3 +1,5 @@
+// Unmounting what a temporary directory holds before deleting it: for the image
+// tests' builds and the private containerd of the CRI test and the density bench.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
