@@ -59,6 +59,7 @@ function becomeSubreaper(required: boolean): void {
   const error = setChildSubreaper();
   if (error && required) fatal(`cannot register as child subreaper: ${getSystemErrorMessage(-error)}`);
   if (error) log('warn', `not PID 1 and cannot register as child subreaper (${getSystemErrorMessage(-error)}): orphans of the command will not be reaped by pause`);
+  else verbose('registered as child subreaper', { required });
 }
 
 /** Gives each signal its init disposition; returns the signals that have a listener. */
