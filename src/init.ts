@@ -7,10 +7,11 @@ import type { InitOptions } from './cli.ts';
 import { EXIT_CANNOT_EXECUTE, EXIT_INTERNAL, EXIT_NOT_FOUND } from './exit-codes.ts';
 import { keepAlive } from './keep-alive.ts';
 import {
-  blockSignals, exitNow, ignoreSignal, isOpenDescriptor, ownsTerminalForeground, setChildSubreaper,
+  blockSignals, exitNow, ignoreSignal, ownsTerminalForeground, setChildSubreaper,
   setParentDeathSignal, spawn, unblockSignals, EACCES, EISDIR, ENOENT, ENOEXEC, ENOTDIR, EPERM,
 } from './libc.ts';
 import { log, setLogFormat, setVerbose, verbose } from './log.ts';
+import { classify, openDescriptors, type Descriptors } from './descriptors.ts';
 import { otherThreadsAccepting } from './procfs.ts';
 import { canListenToRealtime, onSignal } from './signal-events.ts';
 import { ALL_SIGNALS, initDisposition, signalName, SIGRTMIN, SIGUSR1 } from './signals.ts';
@@ -20,6 +21,8 @@ import { Supervisor } from './supervisor.ts';
 const STDIN = 0;
 
 export function runInit(options: InitOptions): void {
+  // First of all, before anything of pause's opens a descriptor.
+  const descriptors = openDescriptors();
   setLogFormat(options.logFormat);
   setVerbose(options.verbose);
   becomeSubreaper(options.subreaper);
@@ -34,7 +37,7 @@ export function runInit(options: InitOptions): void {
   // a listener is in place, let the main thread take it: it is forwarded.
   unblockSignals([SIGUSR1]);
   const terminal = ownsTerminalForeground(STDIN) ? STDIN : null;
-  supervisor.started(startCommand(options.command, terminal), terminal);
+  supervisor.started(startCommand(options.command, classify(descriptors.fds), terminal), terminal);
   // (After the spawn, so that the child starts the sooner: this reads /proc.)
   keepQueuedSignalsOffMainThread(handled);
   keepAlive();
@@ -88,9 +91,12 @@ function listen(supervisor: Supervisor): number[] {
   return handled;
 }
 
-/** Spawns the command, its group leading the terminal's foreground on `terminal` if not null; returns its pid. */
-function startCommand(command: readonly string[], terminal: number | null): number {
-  const spawned = spawn(spawnRequest(command, process.env, terminal, isOpenDescriptor));
+/**
+ * Spawns the command with the inherited `descriptors`, its group leading the
+ * terminal's foreground on `terminal` if not null; returns its pid.
+ */
+function startCommand(command: readonly string[], descriptors: Descriptors, terminal: number | null): number {
+  const spawned = spawn(spawnRequest(command, descriptors, terminal));
   const file = command[0] ?? '';
   if (!spawned.ok) {
     const reason = getSystemErrorMessage(-spawned.errno);

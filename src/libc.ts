@@ -34,8 +34,6 @@ const SIG_IGN = 1n;
 const POSIX_SPAWN_SETPGROUP = 0x02;
 const POSIX_SPAWN_SETSIGDEF = 0x04;
 const POSIX_SPAWN_SETSIGMASK = 0x08;
-/** <bits/fcntl-linux.h>: read the descriptor flags (FD_CLOEXEC). */
-const F_GETFD = 1;
 /** <bits/types/__sigset_t.h>: glibc's sigset_t is 1024 bits. */
 const SIGSET_BYTES = 128;
 /**
@@ -140,7 +138,7 @@ export function kill(pid: number, signo: number): Errno {
 }
 
 // prctl is variadic; called with integer arguments only, the fixed-argument
-// call is the same on x86-64 and arm64 Linux (as for fcntl below).
+// call is the same on x86-64 and arm64 Linux.
 const prctl = lazy<[option: number, a2: bigint, a3: bigint, a4: bigint, a5: bigint], number>('prctl', ['int32', 'uint64', 'uint64', 'uint64', 'uint64'], 'int32');
 
 export function setChildSubreaper(): Errno {
@@ -196,7 +194,6 @@ export function exitNow(code: number): never {
 }
 
 // --- What only the init mode needs, resolved on first use.
-const fcntl = lazy<[fd: number, command: number, arg: number], number>('fcntl', ['int32', 'int32', 'int32'], 'int32');
 const tcgetpgrp = lazy<[fd: number], number>('tcgetpgrp', ['int32'], 'int32');
 const tcsetpgrp = lazy<[fd: number, pgrp: number], number>('tcsetpgrp', ['int32', 'int32'], 'int32');
 const getpgrp = lazy<[], number>('getpgrp', [], 'int32');
@@ -204,16 +201,13 @@ const spawnp = lazy<[pid: Buffer, file: Pointer, actions: Buffer, attr: Buffer, 
   'posix_spawnp', ['pointer', 'pointer', 'pointer', 'pointer', 'pointer', 'pointer'], 'int32');
 const actionsInit = lazy<[actions: Buffer], number>('posix_spawn_file_actions_init', ['pointer'], 'int32');
 const actionsDestroy = lazy<[actions: Buffer], number>('posix_spawn_file_actions_destroy', ['pointer'], 'int32');
+const addClose = lazy<[actions: Buffer, fd: number], number>('posix_spawn_file_actions_addclose', ['pointer', 'int32'], 'int32');
 const addDup2 = lazy<[actions: Buffer, fd: number, to: number], number>('posix_spawn_file_actions_adddup2', ['pointer', 'int32', 'int32'], 'int32');
 // glibc ≥ 2.35: the child makes its own process group the terminal's
 // foreground group before it execs, so it never runs in the background.
 const addTcsetpgrp = lazy<[actions: Buffer, fd: number], number>('posix_spawn_file_actions_addtcsetpgrp_np', ['pointer', 'int32'], 'int32');
 // glibc ≥ 2.34: close every descriptor from a number up, in the child.
 const addClosefrom = lazy<[actions: Buffer, from: number], number>('posix_spawn_file_actions_addclosefrom_np', ['pointer', 'int32'], 'int32');
-
-export function isOpenDescriptor(fd: number): boolean {
-  return fcntl(fd, F_GETFD, 0) !== -1;
-}
 
 /** True when fd is a terminal whose foreground process group is ours (tcgetpgrp fails on anything else). */
 export function ownsTerminalForeground(fd: number): boolean {
@@ -231,6 +225,8 @@ export interface SpawnRequest {
   readonly argv: readonly string[];
   /** Descriptors the child gets at the same numbers (Node marks even stdio close-on-exec). */
   readonly inheritFds: readonly number[];
+  /** Descriptors closed in the child (below closeFrom). */
+  readonly closeFds: readonly number[];
   /** Every descriptor from this number up is closed in the child, whatever its flags. */
   readonly closeFrom: number;
   /** Make the child's group the foreground group of the terminal on this fd. */
@@ -280,6 +276,10 @@ function addFileActions(actions: Buffer, request: SpawnRequest): SpawnResult | n
   for (const fd of request.inheritFds) {
     const error = addDup2(actions, fd, fd);
     if (error) return spawnFailure(error, `passing descriptor ${fd}`);
+  }
+  for (const fd of request.closeFds) {
+    const error = addClose(actions, fd);
+    if (error) return spawnFailure(error, `closing descriptor ${fd}`);
   }
   let error = addClosefrom(actions, request.closeFrom);
   if (error) return spawnFailure(error, 'posix_spawn_file_actions_addclosefrom_np');
