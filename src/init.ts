@@ -11,7 +11,7 @@ import {
   setParentDeathSignal, spawn, unblockSignals, EACCES, EISDIR, ENOENT, ENOEXEC, ENOTDIR, EPERM,
 } from './libc.ts';
 import { log, setLogFormat, setVerbose, verbose } from './log.ts';
-import { classify, openDescriptors, type Descriptors } from './descriptors.ts';
+import { classify, openDescriptors, PROBE_LIMIT, type Descriptors } from './descriptors.ts';
 import { otherThreadsAccepting } from './procfs.ts';
 import { canListenToRealtime, onSignal } from './signal-events.ts';
 import { ALL_SIGNALS, initDisposition, signalName, SIGRTMIN, SIGUSR1 } from './signals.ts';
@@ -39,7 +39,8 @@ export function runInit(options: InitOptions): void {
   const terminal = ownsTerminalForeground(STDIN) ? STDIN : null;
   supervisor.started(startCommand(options.command, classify(descriptors.fds), terminal), terminal);
   // (After the spawn, so that the child starts the sooner: this reads /proc.)
-  keepQueuedSignalsOffMainThread(handled);
+  const threadsKnown = keepQueuedSignalsOffMainThread(handled);
+  if (!descriptors.complete || !threadsKnown) warnNoProc();
   keepAlive();
   // A zombie inherited from whoever exec'd pause announces itself with no
   // SIGCHLD of ours: collect it now.
@@ -124,7 +125,20 @@ function execFailureCode(errno: number): number {
  * seconds, measured). So the main thread blocks them when another of Node's
  * threads takes them (SIGUSR1 excepted: Node blocks it in every other thread).
  */
-function keepQueuedSignalsOffMainThread(handled: readonly number[]): void {
+function keepQueuedSignalsOffMainThread(handled: readonly number[]): boolean {
   const offMain = handled.filter((signo) => signo !== SIGUSR1);
-  if (otherThreadsAccepting(offMain) > 0) blockSignals(offMain);
+  const others = otherThreadsAccepting(offMain);
+  if (others !== null && others > 0) blockSignals(offMain);
+  return others !== null;
+}
+
+/**
+ * Without /proc, the command's exit status still comes out; one line says,
+ * once, what pause could not do (docs/init-mode.md, "Without /proc").
+ */
+function warnNoProc(): void {
+  const windDown = process.pid === 1
+    ? ''
+    : ', and after the command exits only its process group is signalled (descendants that left it are not found)';
+  log('warn', `/proc is not mounted: descriptors above ${PROBE_LIMIT - 1} are not passed to the command, a flood of real-time signals may delay its exit being seen${windDown}`);
 }
