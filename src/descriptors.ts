@@ -6,8 +6,8 @@ import { constants, fstatSync, readdirSync, readlinkSync } from 'node:fs';
 /**
  * What a descriptor is, as far as the rule needs: Node opens only anonymous
  * inodes (epoll, eventfd, io_uring: fstat(2) shows no file type) and pipes
- * (both ends of each) before pause's code runs. 'epoll' when /proc says so
- * (the link anon_inode:[eventpoll]); without /proc an epoll is 'anonymous'.
+ * (both ends of each) before pause's code runs. 'epoll' marks the lowest
+ * epoll, when /proc can say which that is; without /proc it is 'anonymous'.
  */
 export type Kind = 'epoll' | 'anonymous' | 'pipe' | 'other';
 
@@ -48,25 +48,36 @@ export function classify(open: readonly OpenFd[]): Descriptors {
 /** Without /proc, descriptors are looked for by trying each number below this one (FD_SETSIZE, <sys/select.h>). */
 export const PROBE_LIMIT = 1024;
 
-/** What `fd` is (its /proc/self/fd link read when `procRoot` is not null), or null when it is not open (EBADF). */
-function describe(fd: number, procRoot: string | null): OpenFd | null {
+/** What fstat(2) says `fd` is, or null when it is not open (EBADF). */
+function describe(fd: number): OpenFd | null {
   try {
     const stat = fstatSync(fd);
     const type = stat.mode & constants.S_IFMT;
-    const kind: Kind = type === 0 ? anonymousKind(fd, procRoot) : type === constants.S_IFIFO ? 'pipe' : 'other';
+    const kind: Kind = type === 0 ? 'anonymous' : type === constants.S_IFIFO ? 'pipe' : 'other';
     return { fd, kind, id: `${stat.dev}:${stat.ino}` };
   } catch {
     return null;
   }
 }
 
-/** An epoll and an eventfd share one anonymous inode: only the link's name tells them apart. */
-function anonymousKind(fd: number, procRoot: string | null): Kind {
-  if (procRoot === null) return 'anonymous';
+/**
+ * An epoll and an eventfd share one anonymous inode: only the link's name in
+ * /proc tells them apart. The rule needs the lowest epoll only, so the links
+ * are read from the lowest anonymous descriptor up until one is an epoll.
+ */
+function markFirstEpoll(fds: OpenFd[], procRoot: string): OpenFd[] {
+  const sorted = [...fds].sort((a, b) => a.fd - b.fd);
+  const at = sorted.findIndex((d) => d.kind === 'anonymous' && isEpoll(d.fd, procRoot));
+  const found = sorted[at];
+  if (found) sorted[at] = { ...found, kind: 'epoll' };
+  return sorted;
+}
+
+function isEpoll(fd: number, procRoot: string): boolean {
   try {
-    return readlinkSync(`${procRoot}/self/fd/${fd}`) === 'anon_inode:[eventpoll]' ? 'epoll' : 'anonymous';
+    return readlinkSync(`${procRoot}/self/fd/${fd}`) === 'anon_inode:[eventpoll]';
   } catch {
-    return 'anonymous';
+    return false;
   }
 }
 
@@ -84,6 +95,6 @@ export function openDescriptors(procRoot = '/proc'): { fds: OpenFd[]; complete: 
     numbers = Array.from({ length: PROBE_LIMIT }, (_, fd) => fd);
     complete = false;
   }
-  const fds = numbers.map((fd) => describe(fd, complete ? procRoot : null)).filter((d): d is OpenFd => d !== null);
-  return { fds, complete };
+  const fds = numbers.map(describe).filter((d): d is OpenFd => d !== null);
+  return { fds: complete ? markFirstEpoll(fds, procRoot) : fds, complete };
 }
