@@ -7,7 +7,7 @@ import type { InitOptions } from './cli.ts';
 import { EXIT_CANNOT_EXECUTE, EXIT_INTERNAL, EXIT_NOT_FOUND } from './exit-codes.ts';
 import { keepAlive } from './keep-alive.ts';
 import {
-  blockSignals, exitNow, ignoreSignal, ownsTerminalForeground, setChildSubreaper,
+  blockSignals, exitNow, ignoreSignal, isOpenDescriptor, ownsTerminalForeground, setChildSubreaper,
   setParentDeathSignal, spawn, unblockSignals, EACCES, EISDIR, ENOENT, ENOEXEC, ENOTDIR, EPERM,
 } from './libc.ts';
 import { log, setLogFormat, setVerbose, verbose } from './log.ts';
@@ -22,7 +22,7 @@ const STDIN = 0;
 
 export function runInit(options: InitOptions): void {
   // First of all, before anything of pause's opens a descriptor.
-  const descriptors = openDescriptors();
+  const descriptors = openDescriptors('/proc', isOpenDescriptor);
   setLogFormat(options.logFormat);
   setVerbose(options.verbose);
   becomeSubreaper(options.subreaper);

@@ -21,6 +21,8 @@ const ECHILD = 10;
 export const EACCES = 13;
 export const ENOTDIR = 20;
 export const EISDIR = 21;
+/** <bits/fcntl-linux.h>: read the descriptor flags (FD_CLOEXEC); fails with EBADF when fd is not open. */
+const F_GETFD = 1;
 /** <linux/prctl.h>: deliver a signal to this process when its parent dies. */
 const PR_SET_PDEATHSIG = 1;
 /** <linux/prctl.h>: become the reaper of orphaned descendants (Linux ≥ 3.4). */
@@ -138,7 +140,7 @@ export function kill(pid: number, signo: number): Errno {
 }
 
 // prctl is variadic; called with integer arguments only, the fixed-argument
-// call is the same on x86-64 and arm64 Linux.
+// call is the same on x86-64 and arm64 Linux (as for fcntl below).
 const prctl = lazy<[option: number, a2: bigint, a3: bigint, a4: bigint, a5: bigint], number>('prctl', ['int32', 'uint64', 'uint64', 'uint64', 'uint64'], 'int32');
 
 export function setChildSubreaper(): Errno {
@@ -194,6 +196,7 @@ export function exitNow(code: number): never {
 }
 
 // --- What only the init mode needs, resolved on first use.
+const fcntl = lazy<[fd: number, command: number, arg: number], number>('fcntl', ['int32', 'int32', 'int32'], 'int32');
 const tcgetpgrp = lazy<[fd: number], number>('tcgetpgrp', ['int32'], 'int32');
 const tcsetpgrp = lazy<[fd: number, pgrp: number], number>('tcsetpgrp', ['int32', 'int32'], 'int32');
 const getpgrp = lazy<[], number>('getpgrp', [], 'int32');
@@ -208,6 +211,10 @@ const addDup2 = lazy<[actions: Buffer, fd: number, to: number], number>('posix_s
 const addTcsetpgrp = lazy<[actions: Buffer, fd: number], number>('posix_spawn_file_actions_addtcsetpgrp_np', ['pointer', 'int32'], 'int32');
 // glibc ≥ 2.34: close every descriptor from a number up, in the child.
 const addClosefrom = lazy<[actions: Buffer, from: number], number>('posix_spawn_file_actions_addclosefrom_np', ['pointer', 'int32'], 'int32');
+
+export function isOpenDescriptor(fd: number): boolean {
+  return fcntl(fd, F_GETFD, 0) !== -1;
+}
 
 /** True when fd is a terminal whose foreground process group is ours (tcgetpgrp fails on anything else). */
 export function ownsTerminalForeground(fd: number): boolean {
