@@ -10,8 +10,8 @@ import {
   blockSignals, exitNow, ignoreSignal, isOpenDescriptor, ownsTerminalForeground, setChildSubreaper,
   setParentDeathSignal, spawn, unblockSignals, EACCES, EISDIR, ENOENT, ENOEXEC, ENOTDIR, EPERM,
 } from './libc.ts';
-import { log, setLogFormat, setVerbose, verbose } from './log.ts';
 import { classify, openDescriptors, PROBE_LIMIT, type Descriptors } from './descriptors.ts';
+import { log, setLogFormat, setVerbose, verbose } from './log.ts';
 import { otherThreadsAccepting } from './procfs.ts';
 import { canListenToRealtime, onSignal } from './signal-events.ts';
 import { ALL_SIGNALS, initDisposition, signalName, SIGRTMIN, SIGUSR1 } from './signals.ts';
@@ -124,6 +124,7 @@ function execFailureCode(errno: number): number {
  * flood of them would hide the child's exit until the queue drained (tens of
  * seconds, measured). So the main thread blocks them when another of Node's
  * threads takes them (SIGUSR1 excepted: Node blocks it in every other thread).
+ * False when there was no /proc to tell (the main thread then keeps them).
  */
 function keepQueuedSignalsOffMainThread(handled: readonly number[]): boolean {
   const offMain = handled.filter((signo) => signo !== SIGUSR1);
