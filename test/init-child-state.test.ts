@@ -90,9 +90,10 @@ type Made = Record<string, { link: string; flags: number }>;
 /** pause started by PASS_FDS with the descriptors `layout` names, running sleep; and what was made. */
 async function pauseWithFds(layout: string, env: NodeJS.ProcessEnv = process.env) {
   const pause = start('python3', ['-c', PASS_FDS, layout, PAUSE, '--', 'sleep', '100'], { env });
-  const made = await waitFor('the descriptors made', () => pause.stdout().includes('\n') && (JSON.parse(pause.stdout()) as Made));
+  // python's start with its imports takes seconds on a loaded machine: a generous deadline.
+  const made = await waitFor('python to make the descriptors and say so', () => pause.stdout().includes('\n') && (JSON.parse(pause.stdout()) as Made), 30_000);
   const child = await execedChild(pause.pid, 'sleep');
-  await waitFor(`sleep ${child} to be asleep`, () => statusField(child, 'State')?.startsWith('S'));
+  await waitFor(`sleep ${child} to be asleep`, () => statusField(child, 'State')?.startsWith('S'), 30_000);
   return { pause, made, child };
 }
 
