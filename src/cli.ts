@@ -34,7 +34,9 @@ const MAX_GRACE_SECONDS = 2_147_483;
 export const USAGE = `Usage: pause [OPTIONS] [--] COMMAND [ARG...]
        pause            (no COMMAND: hold the pod's namespaces and reap orphans)
 
-Options (each also read from the environment variable shown; the command line wins):
+Options (each also read from the environment variable shown; the command line wins;
+tini's TINI_SUBREAPER, TINI_KILL_PROCESS_GROUP and TINI_VERBOSITY are read when the
+PAUSE_ one is not set):
   -g, --process-group           forward signals to the child's process group   PAUSE_PROCESS_GROUP=1
   -s, --subreaper               register as child subreaper; failing is fatal   PAUSE_SUBREAPER=1
   -p, --parent-death-signal SIG signal pause gets when its parent dies          PAUSE_PARENT_DEATH_SIGNAL=SIG
@@ -45,7 +47,8 @@ Options (each also read from the environment variable shown; the command line wi
   -w, --warn-on-reap            log each reaped process that was not the child  PAUSE_WARN_ON_REAP=1
       --log-format text|json    format of pause's own log lines on stderr      PAUSE_LOG_FORMAT=json
       --verbose                 log spawn, each forwarded signal and the exit   PAUSE_VERBOSE=1
-  -v                            print the version and exit (pause.c's flag)
+  -v, -vv, -vvv                 with COMMAND: tini's verbosity; -v and up turn on --verbose
+  -v                            without COMMAND: print the version and exit (pause.c's flag)
       --version                 the same, and the git commit it was built from
                                 (" - git.COMMIT", which Docker's init probe reads)
   -h, --help                    print this help and exit
@@ -61,6 +64,8 @@ interface Draft {
   warnOnReap: boolean;
   logFormat: LogFormat | null;
   verbose: boolean;
+  /** How many times -v was given (tini's verbosity: each one raises it a level); null: never. */
+  verbosity: number | null;
 }
 
 type Flag = 'processGroup' | 'subreaper' | 'warnOnReap' | 'verbose';
@@ -150,15 +155,62 @@ const APPLY: Readonly<Record<Valued, (draft: Draft, value: string) => string | n
   logFormat: (draft, value) => store(parseLogFormat(value), (format) => { draft.logFormat = format; }),
 };
 
+/**
+ * tini's variables (tini's README; src/tini.c reads them with getenv), each
+ * read when the PAUSE_ one is not set. tini turns the first two on when they
+ * are set at all, whatever their value (its README: `export TINI_SUBREAPER=`).
+ */
+const TINI_FLAGS: Readonly<Partial<Record<Flag, string>>> = {
+  subreaper: 'TINI_SUBREAPER', processGroup: 'TINI_KILL_PROCESS_GROUP',
+};
+const TINI_VERBOSITY = 'TINI_VERBOSITY';
+/** src/tini.c: DEFAULT_VERBOSITY is 1, and each -v raises the level by one. */
+const TINI_DEFAULT_VERBOSITY = 1;
+/** src/tini.c prints INFO lines (the child's spawn) above level 1: what --verbose starts at. */
+const TINI_INFO_LEVEL = 2;
+
+/** Whether tini's verbosity `level` turns on pause's --verbose. */
+function verboseAt(level: number): boolean {
+  return level >= TINI_INFO_LEVEL;
+}
+
+/** A boolean option from PAUSE_*, or else from its tini alias; an error message or null. */
+function environmentFlag(draft: Draft, flag: Flag, env: Environment): string | null {
+  const text = env[ENVIRONMENT[flag]];
+  const alias = TINI_FLAGS[flag];
+  if (text === undefined) {
+    if (alias !== undefined && env[alias] !== undefined) draft[flag] = true;
+    return null;
+  }
+  const parsed = parseBoolean(text);
+  if (!parsed.ok) return `${ENVIRONMENT[flag]}: ${parsed.error}`;
+  draft[flag] = parsed.value;
+  return null;
+}
+
+/** --verbose from -v on the command line, PAUSE_VERBOSE, or TINI_VERBOSITY, in that order. */
+function environmentVerbosity(draft: Draft, env: Environment): string | null {
+  if (draft.verbose) return null;
+  if (draft.verbosity !== null) {
+    draft.verbose = verboseAt(TINI_DEFAULT_VERBOSITY + draft.verbosity);
+    return null;
+  }
+  if (env[ENVIRONMENT.verbose] !== undefined) return environmentFlag(draft, 'verbose', env);
+  const level = env[TINI_VERBOSITY];
+  if (level === undefined) return null;
+  if (!/^\s*-?\d+\s*$/.test(level)) return `${TINI_VERBOSITY}: '${level}' is not a verbosity level: use a whole number, e.g. 1 (tini's default) or 3`;
+  draft.verbose = verboseAt(Number(level));
+  return null;
+}
+
 /** Fills in from the environment whatever the command line left unset. */
 function applyEnvironment(draft: Draft, env: Environment): string | null {
-  for (const flag of ['processGroup', 'subreaper', 'warnOnReap', 'verbose'] as const) {
-    const text = env[ENVIRONMENT[flag]];
-    if (text === undefined || draft[flag]) continue;
-    const parsed = parseBoolean(text);
-    if (!parsed.ok) return `${ENVIRONMENT[flag]}: ${parsed.error}`;
-    draft[flag] = parsed.value;
+  for (const flag of ['processGroup', 'subreaper', 'warnOnReap'] as const) {
+    const error = draft[flag] ? null : environmentFlag(draft, flag, env);
+    if (error) return error;
   }
+  const verbosityError = environmentVerbosity(draft, env);
+  if (verbosityError) return verbosityError;
   const lists = { remapExit: draft.remapExit === null, rewrite: draft.rewrite === null } as const;
   const singles = {
     parentDeathSignal: draft.parentDeathSignal === null,
@@ -184,13 +236,15 @@ function applyEnvironment(draft: Draft, env: Environment): string | null {
 export function parseArgs(argv: readonly string[], env: Environment): Parsed<Config> {
   const draft: Draft = {
     processGroup: false, subreaper: false, parentDeathSignal: null, remapExit: null, rewrite: null,
-    gracePeriodMs: null, warnOnReap: false, logFormat: null, verbose: false,
+    gracePeriodMs: null, warnOnReap: false, logFormat: null, verbose: false, verbosity: null,
   };
   const scanned = readOptions(argv, draft);
   if ('result' in scanned) return scanned.result;
   const command = argv.slice(scanned.commandAt);
   if (command.length === 0) {
     if (argv.length === 0) return { ok: true, value: { mode: 'pause' } };
+    // pause.c's -v: with no COMMAND, -v (however many) prints the version.
+    if (draft.verbosity !== null) return { ok: true, value: { mode: 'version', withCommit: false } };
     return failure(`no COMMAND given: options only apply when running a command (pause [OPTIONS] -- COMMAND), and pause mode takes no options`);
   }
   const envError = applyEnvironment(draft, env);
@@ -245,14 +299,16 @@ function readLong(argv: readonly string[], at: number, draft: Draft): Read {
 
 /**
  * A cluster of short options at argv[at], getopt style: -gw, -t5, -t 5. -h
- * and -v end it; pause.c prints its version for -v in either case.
+ * and -V end it. Each -v raises tini's verbosity level; parseArgs makes them
+ * pause.c's version flag when no COMMAND follows.
  */
 function readShortCluster(argv: readonly string[], at: number, draft: Draft): Read {
   const arg = argv[at] ?? '';
   for (let j = 1; j < arg.length; j++) {
     const letter = arg[j] ?? '';
     if (letter === 'h') return { result: { ok: true, value: { mode: 'help' } } };
-    if (letter === 'v' || letter === 'V') return { result: { ok: true, value: { mode: 'version', withCommit: false } } };
+    if (letter === 'V') return { result: { ok: true, value: { mode: 'version', withCommit: false } } };
+    if (letter === 'v') { draft.verbosity = (draft.verbosity ?? 0) + 1; continue; }
     const flag = lookup(SHORT_FLAGS, letter);
     const valued = lookup(SHORT_VALUED, letter);
     if (flag) { draft[flag] = true; continue; }

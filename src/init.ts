@@ -10,6 +10,7 @@ import {
   blockSignals, exitNow, ignoreSignal, isOpenDescriptor, nameMainThread, ownsTerminalForeground, setChildSubreaper,
   setParentDeathSignal, spawn, unblockSignals, EACCES, EISDIR, ENOENT, ENOEXEC, ENOTDIR, EPERM,
 } from './libc.ts';
+import { classify, openDescriptors, PROBE_LIMIT, type Descriptors } from './descriptors.ts';
 import { log, setLogFormat, setVerbose, verbose } from './log.ts';
 import { otherThreadsAccepting } from './procfs.ts';
 import { canListenToRealtime, onSignal } from './signal-events.ts';
@@ -22,6 +23,8 @@ const STDIN = 0;
 export function runInit(options: InitOptions): void {
   // First: ps, pgrep and busybox ps know the process by this name (src/libc.ts).
   nameMainThread('pause');
+  // Before anything of pause's opens a descriptor.
+  const descriptors = openDescriptors('/proc', isOpenDescriptor);
   setLogFormat(options.logFormat);
   setVerbose(options.verbose);
   becomeSubreaper(options.subreaper);
@@ -36,9 +39,10 @@ export function runInit(options: InitOptions): void {
   // a listener is in place, let the main thread take it: it is forwarded.
   unblockSignals([SIGUSR1]);
   const terminal = ownsTerminalForeground(STDIN) ? STDIN : null;
-  supervisor.started(startCommand(options.command, terminal), terminal);
+  supervisor.started(startCommand(options.command, classify(descriptors.fds), terminal), terminal);
   // (After the spawn, so that the child starts the sooner: this reads /proc.)
-  keepQueuedSignalsOffMainThread(handled);
+  const threadsKnown = keepQueuedSignalsOffMainThread(handled);
+  if (!descriptors.complete || !threadsKnown) warnNoProc();
   keepAlive();
   // A zombie inherited from whoever exec'd pause announces itself with no
   // SIGCHLD of ours: collect it now.
@@ -61,6 +65,7 @@ function becomeSubreaper(required: boolean): void {
   const error = setChildSubreaper();
   if (error && required) fatal(`cannot register as child subreaper: ${getSystemErrorMessage(-error)}`);
   if (error) log('warn', `not PID 1 and cannot register as child subreaper (${getSystemErrorMessage(-error)}): orphans of the command will not be reaped by pause`);
+  else verbose('registered as child subreaper', { required });
 }
 
 /** Gives each signal its init disposition; returns the signals that have a listener. */
@@ -89,9 +94,12 @@ function listen(supervisor: Supervisor): number[] {
   return handled;
 }
 
-/** Spawns the command, its group leading the terminal's foreground on `terminal` if not null; returns its pid. */
-function startCommand(command: readonly string[], terminal: number | null): number {
-  const spawned = spawn(spawnRequest(command, process.env, terminal, isOpenDescriptor));
+/**
+ * Spawns the command with the inherited `descriptors`, its group leading the
+ * terminal's foreground on `terminal` if not null; returns its pid.
+ */
+function startCommand(command: readonly string[], descriptors: Descriptors, terminal: number | null): number {
+  const spawned = spawn(spawnRequest(command, descriptors, terminal));
   const file = command[0] ?? '';
   if (!spawned.ok) {
     const reason = getSystemErrorMessage(-spawned.errno);
@@ -118,8 +126,22 @@ function execFailureCode(errno: number): number {
  * flood of them would hide the child's exit until the queue drained (tens of
  * seconds, measured). So the main thread blocks them when another of Node's
  * threads takes them (SIGUSR1 excepted: Node blocks it in every other thread).
+ * False when there was no /proc to tell (the main thread then keeps them).
  */
-function keepQueuedSignalsOffMainThread(handled: readonly number[]): void {
+function keepQueuedSignalsOffMainThread(handled: readonly number[]): boolean {
   const offMain = handled.filter((signo) => signo !== SIGUSR1);
-  if (otherThreadsAccepting(offMain) > 0) blockSignals(offMain);
+  const others = otherThreadsAccepting(offMain);
+  if (others !== null && others > 0) blockSignals(offMain);
+  return others !== null;
+}
+
+/**
+ * Without /proc, the command's exit status still comes out; one line says,
+ * once, what pause could not do (docs/init-mode.md, "Without /proc").
+ */
+function warnNoProc(): void {
+  const windDown = process.pid === 1
+    ? ''
+    : ', and after the command exits only its process group is signalled (descendants that left it are not found)';
+  log('warn', `/proc is not mounted: descriptors above ${PROBE_LIMIT - 1} are not passed to the command, a flood of real-time signals may delay its exit being seen${windDown}`);
 }

@@ -21,6 +21,8 @@ const ECHILD = 10;
 export const EACCES = 13;
 export const ENOTDIR = 20;
 export const EISDIR = 21;
+/** <bits/fcntl-linux.h>: read the descriptor flags (FD_CLOEXEC); fails with EBADF when fd is not open. */
+const F_GETFD = 1;
 /** <linux/prctl.h>: deliver a signal to this process when its parent dies. */
 const PR_SET_PDEATHSIG = 1;
 /** <linux/prctl.h>: name the calling thread (its comm, at most 15 bytes and a NUL). */
@@ -36,8 +38,6 @@ const SIG_IGN = 1n;
 const POSIX_SPAWN_SETPGROUP = 0x02;
 const POSIX_SPAWN_SETSIGDEF = 0x04;
 const POSIX_SPAWN_SETSIGMASK = 0x08;
-/** <bits/fcntl-linux.h>: read the descriptor flags (FD_CLOEXEC). */
-const F_GETFD = 1;
 /** <bits/types/__sigset_t.h>: glibc's sigset_t is 1024 bits. */
 const SIGSET_BYTES = 128;
 /**
@@ -223,6 +223,7 @@ const spawnp = lazy<[pid: Buffer, file: Pointer, actions: Buffer, attr: Buffer, 
   'posix_spawnp', ['pointer', 'pointer', 'pointer', 'pointer', 'pointer', 'pointer'], 'int32');
 const actionsInit = lazy<[actions: Buffer], number>('posix_spawn_file_actions_init', ['pointer'], 'int32');
 const actionsDestroy = lazy<[actions: Buffer], number>('posix_spawn_file_actions_destroy', ['pointer'], 'int32');
+const addClose = lazy<[actions: Buffer, fd: number], number>('posix_spawn_file_actions_addclose', ['pointer', 'int32'], 'int32');
 const addDup2 = lazy<[actions: Buffer, fd: number, to: number], number>('posix_spawn_file_actions_adddup2', ['pointer', 'int32', 'int32'], 'int32');
 // glibc ≥ 2.35: the child makes its own process group the terminal's
 // foreground group before it execs, so it never runs in the background.
@@ -250,6 +251,8 @@ export interface SpawnRequest {
   readonly argv: readonly string[];
   /** Descriptors the child gets at the same numbers (Node marks even stdio close-on-exec). */
   readonly inheritFds: readonly number[];
+  /** Descriptors closed in the child (below closeFrom). */
+  readonly closeFds: readonly number[];
   /** Every descriptor from this number up is closed in the child, whatever its flags. */
   readonly closeFrom: number;
   /** Make the child's group the foreground group of the terminal on this fd. */
@@ -299,6 +302,10 @@ function addFileActions(actions: Buffer, request: SpawnRequest): SpawnResult | n
   for (const fd of request.inheritFds) {
     const error = addDup2(actions, fd, fd);
     if (error) return spawnFailure(error, `passing descriptor ${fd}`);
+  }
+  for (const fd of request.closeFds) {
+    const error = addClose(actions, fd);
+    if (error) return spawnFailure(error, `closing descriptor ${fd}`);
   }
   let error = addClosefrom(actions, request.closeFrom);
   if (error) return spawnFailure(error, 'posix_spawn_file_actions_addclosefrom_np');

@@ -28,11 +28,22 @@ function mayHaveChildren(pid: number, procRoot: string): boolean {
   }
 }
 
-/** Every live process below `root` in the tree (not `root` itself). */
-export function descendantsOf(root: number, procRoot = '/proc'): number[] {
+/**
+ * Every live process below `root` in the tree (not `root` itself); null when
+ * procRoot is no /proc that shows `root` (not mounted, an empty directory, or
+ * another PID namespace's).
+ */
+export function descendantsOf(root: number, procRoot = '/proc'): number[] | null {
   if (!mayHaveChildren(root, procRoot)) return [];
+  let entries: string[];
+  try {
+    entries = readdirSync(procRoot);
+  } catch {
+    return null;
+  }
+  if (!entries.includes(String(root))) return null;
   const children = new Map<number, number[]>();
-  for (const entry of readdirSync(procRoot)) {
+  for (const entry of entries) {
     if (!/^\d+$/.test(entry)) continue;
     let stat: string;
     try {
@@ -59,20 +70,28 @@ export function descendantsOf(root: number, procRoot = '/proc'): number[] {
 
 /**
  * How many of this process's threads, other than the main one, leave every
- * one of `signals` unblocked (SigBlk of /proc/self/task/TID/status). 0 when
- * /proc is not there to say.
+ * one of `signals` unblocked (SigBlk of /proc/self/task/TID/status). null
+ * when /proc is not there to say.
  */
-export function otherThreadsAccepting(signals: readonly number[], procRoot = '/proc'): number {
+export function otherThreadsAccepting(signals: readonly number[], procRoot = '/proc'): number | null {
   const wanted = signals.reduce((mask, signo) => mask | (1n << BigInt(signo - 1)), 0n);
-  let count = 0;
+  let tids: string[];
   try {
-    for (const tid of readdirSync(`${procRoot}/self/task`)) {
-      if (Number(tid) === process.pid) continue;
-      const blocked = /^SigBlk:\s*([0-9a-f]+)$/m.exec(readFileSync(`${procRoot}/self/task/${tid}/status`, 'latin1'))?.[1];
-      if (blocked !== undefined && (BigInt(`0x${blocked}`) & wanted) === 0n) count++;
-    }
+    tids = readdirSync(`${procRoot}/self/task`);
   } catch {
-    return 0;
+    return null;
+  }
+  let count = 0;
+  for (const tid of tids) {
+    if (Number(tid) === process.pid) continue;
+    let status: string;
+    try {
+      status = readFileSync(`${procRoot}/self/task/${tid}/status`, 'latin1');
+    } catch {
+      continue; // the thread has ended
+    }
+    const blocked = /^SigBlk:\s*([0-9a-f]+)$/m.exec(status)?.[1];
+    if (blocked !== undefined && (BigInt(`0x${blocked}`) & wanted) === 0n) count++;
   }
   return count;
 }

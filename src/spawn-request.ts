@@ -1,34 +1,26 @@
 // What the command is spawned with: its argv, the descriptors it keeps, the
-// terminal it is given. Pure: which descriptors are open is the caller's to say.
-import type { Environment } from './cli.ts';
+// terminal it is given. Pure: which descriptors are whose is the caller's to say.
+import type { Descriptors } from './descriptors.ts';
 import type { SpawnRequest } from './libc.ts';
 
-const STDIO = [0, 1, 2] as const;
-/** sd_listen_fds(3): socket-activation descriptors start at 3. */
-const SD_LISTEN_FDS_START = 3;
-
-/** The descriptors socket activation passed: LISTEN_FDS of them, from 3 up. */
-export function activationFds(env: Environment): number[] {
-  const count = Number(env['LISTEN_FDS'] ?? '0');
-  return Number.isInteger(count) && count > 0
-    ? Array.from({ length: count }, (_, i) => SD_LISTEN_FDS_START + i)
-    : [];
-}
+/** The highest of stdio. */
+const STDERR = 2;
 
 /**
- * The command `argv` with stdio and the activation descriptors (those of them
- * that `isOpen`), and the foreground of the terminal on `foregroundFd` if not null.
+ * The command `argv` with every inherited descriptor (stdio among them, and so
+ * socket activation's LISTEN_FDS from 3 up) at its own number, none of Node's,
+ * and the foreground of the terminal on `foregroundFd` if not null.
  */
-export function spawnRequest(
-  argv: readonly string[], env: Environment, foregroundFd: number | null, isOpen: (fd: number) => boolean,
-): SpawnRequest {
-  const activation = activationFds(env);
+export function spawnRequest(argv: readonly string[], descriptors: Descriptors, foregroundFd: number | null): SpawnRequest {
+  const closeFrom = Math.max(STDERR, ...descriptors.inherited) + 1;
   return {
     argv,
-    inheritFds: [...STDIO, ...activation].filter(isOpen),
-    // Nothing else of ours: not Node's descriptors, nor any other that was
-    // open when pause started without being meant for the command.
-    closeFrom: SD_LISTEN_FDS_START + activation.length,
+    inheritFds: descriptors.inherited,
+    // Node opens each of its own close-on-exec: closing them here makes that
+    // explicit. Whatever is opened after the look is above closeFrom, or in
+    // a gap between inherited ones and then close-on-exec, as all Node opens.
+    closeFds: descriptors.own.filter((fd) => fd < closeFrom),
+    closeFrom,
     foregroundFd,
   };
 }

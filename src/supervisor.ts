@@ -115,10 +115,12 @@ export class Supervisor {
    * Signals every process left after the child: as PID 1, everyone else in
    * the namespace (kill(-1) spares only the caller); otherwise only our own
    * descendants, found in /proc, since kill(-1) would reach every process of
-   * the host that we may signal.
+   * the host that we may signal. No /proc is needed for either exit path.
    */
   private signalTheRest(signals: readonly number[]): void {
-    const targets = this.isPid1 ? [-1] : descendantsOf(process.pid);
+    // Without /proc (init.ts has said so once), the command's process group
+    // is what can be found: it outlives its leader while any member lives.
+    const targets = this.isPid1 ? [-1] : descendantsOf(process.pid) ?? [-this.child];
     if (targets.length === 0) return;
     verbose(`sending ${signals.map(signalName).join(' and ')} to the processes that are left`, { count: this.isPid1 ? 'all' : targets.length });
     for (const pid of targets) for (const signo of signals) kill(pid, signo);

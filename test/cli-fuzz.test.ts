@@ -1,5 +1,5 @@
 // Fuzzed command lines against dist/pause: whatever the arguments and PAUSE_*
-// variables, pause answers with a usage error (2), its version or help (0),
+// (or tini's TINI_*) variables, pause answers with a usage error (2), its version or help (0),
 // or runs the command and exits with its code; never a stack trace.
 //
 // The expected outcome of each run comes from the pure parser in src/cli.ts;
@@ -45,7 +45,8 @@ const GARBAGE = [
   '0', '-1', '65', '256', '1e3', '99999999999999999999999', '2147484', 'NaN', 'Infinity', '0x10', '٣', 'RTMIN+31',
   '17:1', '9:1', '1:2:3', ':', '::', 'xml', '', ' ', '\t', '💥', 'é', 'x'.repeat(5000),
 ];
-const FLAGS = ['-g', '-s', '-w', '-gw', '-gsw', '--process-group', '--subreaper', '--warn-on-reap', '--verbose'];
+// -v, -vv, -vvv: tini's verbosity before a command, the version without one.
+const FLAGS = ['-g', '-s', '-w', '-gw', '-gsw', '--process-group', '--subreaper', '--warn-on-reap', '--verbose', '-vv', '-vvv', '-gv'];
 /** Each valued option, its spellings, and values it accepts. */
 const VALUED: readonly (readonly [readonly string[], readonly string[]])[] = [
   [['-p', '--parent-death-signal'], ['TERM', 'KILL', '9', 'RTMIN+3', 'sigusr1']],
@@ -61,6 +62,8 @@ const ENV: Readonly<Record<string, readonly string[]>> = {
   PAUSE_PARENT_DEATH_SIGNAL: ['TERM', '9'], PAUSE_REMAP_EXIT: ['3,42', '0 1', '255'],
   PAUSE_REWRITE: ['TERM:INT,USR1:0', '15:2'], PAUSE_GRACE_PERIOD: ['0', '1.5'], PAUSE_WARN_ON_REAP: ['1', 'no'],
   PAUSE_LOG_FORMAT: ['json', 'text'], PAUSE_VERBOSE: ['1', '0'],
+  // tini's names, read when the PAUSE_ one is absent.
+  TINI_SUBREAPER: ['', '1'], TINI_KILL_PROCESS_GROUP: ['', '0'], TINI_VERBOSITY: ['0', '3'],
 };
 
 interface Case {

@@ -30,8 +30,8 @@ describe('modes', () => {
   it.each([['-h'], ['--help']])('%s prints the help', (arg) => expect(mode([arg])).toBe('help'));
   // getopt reads a cluster letter by letter: -gh is -g -h.
   it.each([['-gh', 'x'], ['-hg']])('%s in a cluster prints the help', (...argv) => expect(mode(argv)).toBe('help'));
-  it.each([['-gv', 'x'], ['-Vw']])('%s in a cluster prints the version', (...argv) => expect(mode(argv)).toBe('version'));
-  it.each([[['-v'], false], [['-V'], false], [['-gv', 'x'], false], [['--version'], true]] as const)(
+  it.each([['-Vw'], ['-gv'], ['-vv'], ['-v', '-g']])('%j without COMMAND prints the version', (...argv) => expect(mode(argv)).toBe('version'));
+  it.each([[['-v'], false], [['-V'], false], [['-gv'], false], [['--version'], true]] as const)(
     '%j adds the commit: %s (only --version, which Docker runs; -v is pause.c\'s)', (argv, withCommit) => {
       expect(parseArgs(argv, {})).toEqual({ ok: true, value: { mode: 'version', withCommit } });
     });
@@ -193,5 +193,49 @@ describe('environment', () => {
     expect(error).toMatch(message);
   });
 
+  it('the environment never turns -v without COMMAND into anything but the version', () => {
+    expect(parseArgs(['-v'], { TINI_VERBOSITY: '3', PAUSE_VERBOSE: '0' })).toEqual({ ok: true, value: { mode: 'version' } });
+  });
   it('the environment alone never selects init mode', () => expect(parseArgs([], { PAUSE_VERBOSE: '1' })).toEqual({ ok: true, value: { mode: 'pause' } }));
+});
+
+// tini's command line and variables (tini's README and src/tini.c).
+describe('tini compatibility', () => {
+  it.each([['-v'], ['-vv'], ['-vvv'], ['-v', '-v']])('%j before a command is tini\'s verbosity: --verbose', (...flags) => {
+    expect(init([...flags, '--', 'x']).verbose).toBe(true);
+  });
+  it('-vvv -p SIGUSR1 -- cmd, as in tini\'s README, runs cmd', () => {
+    const options = init(['-vvv', '-p', 'SIGUSR1', '--', 'cmd']);
+    expect(options).toMatchObject({ command: ['cmd'], verbose: true, parentDeathSignal: SIGUSR1 });
+  });
+  it('-v in a cluster counts too', () => expect(init(['-gv', 'x'])).toMatchObject({ processGroup: true, verbose: true, command: ['x'] }));
+  it('-v after the command is the command\'s', () => expect(init(['x', '-v'])).toMatchObject({ command: ['x', '-v'], verbose: false }));
+
+  it.each([
+    ['TINI_SUBREAPER', 'subreaper'], ['TINI_KILL_PROCESS_GROUP', 'processGroup'],
+  ] as const)('%s set to anything, even empty or 0, sets %s (tini only asks whether it is set)', (name, key) => {
+    for (const value of ['', '0', '1', 'x']) expect(init(['x'], { [name]: value })[key]).toBe(true);
+    expect(init(['x'], {})[key]).toBe(false);
+  });
+  it.each([
+    ['TINI_SUBREAPER', 'PAUSE_SUBREAPER', 'subreaper'], ['TINI_KILL_PROCESS_GROUP', 'PAUSE_PROCESS_GROUP', 'processGroup'],
+  ] as const)('%s: the PAUSE_ variable wins when both are set', (alias, name, key) => {
+    expect(init(['x'], { [alias]: '1', [name]: '0' })[key]).toBe(false);
+    expect(failure(['x'], { [alias]: '1', [name]: 'bogus' })).toMatch(new RegExp(`^${name}: `));
+  });
+  it.each([['0', false], ['1', false], ['2', true], ['3', true], [' 4 ', true], ['-1', false]] as const)(
+    'TINI_VERBOSITY=%s: --verbose is %s (tini logs the spawn from level 2)', (level, verbose) => {
+      expect(init(['x'], { TINI_VERBOSITY: level }).verbose).toBe(verbose);
+    });
+  it('TINI_VERBOSITY that is not a number names the variable', () => {
+    expect(failure(['x'], { TINI_VERBOSITY: 'loud' })).toMatch(/^TINI_VERBOSITY: 'loud' is not a verbosity level/);
+  });
+  it('PAUSE_VERBOSE wins over TINI_VERBOSITY', () => {
+    expect(init(['x'], { TINI_VERBOSITY: '3', PAUSE_VERBOSE: '0' }).verbose).toBe(false);
+    expect(init(['x'], { TINI_VERBOSITY: '0', PAUSE_VERBOSE: '1' }).verbose).toBe(true);
+  });
+  it('the command line wins over both', () => {
+    expect(init(['-v', 'x'], { PAUSE_VERBOSE: '0', TINI_VERBOSITY: '0' }).verbose).toBe(true);
+    expect(init(['--verbose', 'x'], { PAUSE_VERBOSE: '0' }).verbose).toBe(true);
+  });
 });

@@ -117,6 +117,8 @@ describe('log', () => {
     process.kill(pausePid, 'SIGTERM');
     expect(await pause.exited).toEqual({ code: 143, signal: null });
     expect(pause.stderr()).toBe([
+      // Not PID 1 here: pause registers as subreaper by itself (-s only makes failing fatal).
+      'pause: registered as child subreaper required=false',
       `pause: started sleep pid=${child} pgid=${child} foreground=false`,
       `pause: forwarded SIGTERM to pid ${child}`,
       `pause: command exited pid=${child} signal=SIGTERM`,

@@ -1,7 +1,7 @@
 // podman as the runtime, pause as its init: `podman run --init --init-path
 // dist/pause` bind-mounts pause at /run/podman-init and runs it as PID 1 with
 // `-- COMMAND ARGS` (seen in /proc/1/cmdline below).
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -60,6 +60,22 @@ describe.skipIf(skip)('podman run --init --init-path dist/pause', () => {
     });
     expect(result.stdout).toMatch(/^pause\.ts /);
     expect(result.code).toBe(0);
+  });
+
+  it('`--preserve-fds 2` hands descriptors 3 and 4 through pause to the command', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pause-preserve-fds-'));
+    onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, 'in'), 'three\n');
+    const input = openSync(join(dir, 'in'), 'r');
+    const output = openSync(join(dir, 'out'), 'w');
+    onCleanup(() => { closeSync(input); closeSync(output); });
+    const result = await run('podman', ['run', '--rm', '--preserve-fds', '2', ...INIT, IMAGE, 'sh', '-c', 'cat <&3 && echo four >&4'], {
+      stdio: ['ignore', 'pipe', 'pipe', input, output],
+    });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe('three\n');
+    expect(readFileSync(join(dir, 'out'), 'utf8')).toBe('four\n');
   });
 
   it('`sh -c "exit 3"` makes podman run return 3', async () => {

@@ -4,7 +4,7 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { descendantsOf, parentFromStat } from '../src/procfs.ts';
+import { descendantsOf, otherThreadsAccepting, parentFromStat } from '../src/procfs.ts';
 import { descendants, readProc, start, waitFor } from './helpers/process.ts';
 
 // comm is the executable's file name (first 15 bytes); these names put ') ',
@@ -54,7 +54,7 @@ describe('descendantsOf', () => {
       const found = descendants(rootPid); // the kernel's own children lists
       return found.length === 4 ? found : undefined;
     });
-    expect(descendantsOf(rootPid).sort()).toEqual([...tree].sort());
+    expect(descendantsOf(rootPid)?.sort()).toEqual([...tree].sort());
   });
 
   it('does not include the root itself nor processes outside the tree', () => {
@@ -63,5 +63,22 @@ describe('descendantsOf', () => {
     expect(descendantsOf(rootPid)).toEqual([]);
     expect(descendantsOf(process.pid)).toContain(rootPid);
     expect(descendantsOf(process.pid)).not.toContain(process.pid);
+  });
+
+  it.each([['a path that does not exist', '/nonexistent-proc'], ['an empty directory', 'EMPTY']])(
+    'is null, not an error, when procRoot is %s (no /proc mounted)', (_, root) => {
+      const dir = root === 'EMPTY' ? mkdtempSync(join(tmpdir(), 'pause-noproc-')) : root;
+      try {
+        expect(descendantsOf(process.pid, dir)).toBeNull();
+      } finally {
+        if (root === 'EMPTY') rmSync(dir, { recursive: true });
+      }
+    });
+});
+
+describe('otherThreadsAccepting', () => {
+  it('is null without /proc, a count with it', () => {
+    expect(otherThreadsAccepting([10], '/nonexistent-proc')).toBeNull();
+    expect(otherThreadsAccepting([10])).toEqual(expect.any(Number));
   });
 });
