@@ -194,7 +194,7 @@ describe('environment', () => {
   });
 
   it('the environment never turns -v without COMMAND into anything but the version', () => {
-    expect(parseArgs(['-v'], { TINI_VERBOSITY: '3', PAUSE_VERBOSE: '0' })).toEqual({ ok: true, value: { mode: 'version' } });
+    expect(parseArgs(['-v'], { TINI_VERBOSITY: '3', PAUSE_VERBOSE: '0' })).toEqual({ ok: true, value: { mode: 'version', withCommit: false } });
   });
   it('the environment alone never selects init mode', () => expect(parseArgs([], { PAUSE_VERBOSE: '1' })).toEqual({ ok: true, value: { mode: 'pause' } }));
 });
