@@ -77,7 +77,8 @@ for (const platform of PLATFORMS) {
 
 /** The SBOM the image carries, copied out beside the archive. */
 function copySbom(image: string, target: string): void {
-  const container = execFileSync('podman', ['create', image], { encoding: 'utf8' }).trim();
+  // podman warns that an arm64 image does not match this machine: it is never run here, only copied from.
+  const container = execFileSync('podman', ['create', image], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
   try {
     execFileSync('podman', ['cp', `${container}:/${SBOM_PATH}`, target]);
   } finally {
