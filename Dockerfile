@@ -34,9 +34,13 @@ RUN set -eu; \
     case "$target" in amd64) arch=x64 ;; arm64) arch=arm64 ;; esac; \
     npm run build -- --arch "$arch" --out /out/pause; \
     node_modules/.bin/tsx scripts/rootfs.ts /out/pause /rootfs
+# What a scanner reads (scripts/image-records.ts): a dpkg status record for each
+# Debian package whose files the image holds, and an SPDX SBOM. Data, no executable.
+RUN node_modules/.bin/tsx scripts/image-records.ts /rootfs /records
 
 FROM scratch
 COPY --from=builder /rootfs/ /
+COPY --from=builder /records/ /
 USER 65535:65535
 ENTRYPOINT ["/pause"]
 LABEL org.opencontainers.image.title="pause.ts" \

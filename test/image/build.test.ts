@@ -1,6 +1,5 @@
 // The unmodified Dockerfile builds, and the image is what a runtime expects of a
 // pause image: /pause as ENTRYPOINT, user 65535:65535, nothing else.
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +8,8 @@ import { onCleanup } from '../helpers/process.ts';
 import { skipUnless, uniqueName } from './helpers/containers.ts';
 import { pod, podQuiet } from './helpers/engine.ts';
 import { ensureImages, IMAGES_TIMEOUT_MS, PAUSE_IMAGE } from './helpers/images.ts';
+import { imageEntries } from './helpers/image-files.ts';
+import { SBOM_PATH, STATUS_DIR } from '../../scripts/sbom.ts';
 
 const skip = skipUnless(['podman', 'runc', 'debootstrap', 'flock']);
 
@@ -16,14 +17,8 @@ function config(field: string): unknown {
   return JSON.parse(pod(['image', 'inspect', '--format', `{{json .Config.${field}}}`, PAUSE_IMAGE]));
 }
 
-/** Every regular file and symlink in the image, from `podman export` of a container never started. */
-function imageFiles(): string[] {
-  const name = uniqueName('export');
-  pod(['create', '--name', name, PAUSE_IMAGE]);
-  onCleanup(() => podQuiet(['rm', '--force', name]));
-  const listing = execFileSync('sh', ['-c', 'podman export "$1" | tar -tv', 'sh', name], { encoding: 'utf8', maxBuffer: 2 ** 24 });
-  return listing.split('\n').filter((line) => /^[-l]/.test(line)).map((line) => `/${line.split(/\s+/)[5]}`).sort();
-}
+/** Every regular file and symlink in the image. */
+const imageFiles = () => imageEntries(PAUSE_IMAGE).map((entry) => entry.path);
 
 describe.skipIf(skip)('the image built from the Dockerfile', () => {
   beforeAll(() => ensureImages(), IMAGES_TIMEOUT_MS);
@@ -36,13 +31,14 @@ describe.skipIf(skip)('the image built from the Dockerfile', () => {
     expect(config('User')).toBe('65535:65535');
   });
 
-  it('holds /pause, its loader and shared libraries, and no shell', () => {
+  it('holds /pause, its loader and shared libraries, their records for scanners, and no shell', () => {
     const files = imageFiles();
     expect(files).toContain('/pause');
     expect(files).toContain('/lib64/ld-linux-x86-64.so.2');
     expect(files).not.toContain('/bin/sh');
-    // Everything besides /pause and the loader is a shared library.
-    const others = files.filter((file) => file !== '/pause' && file !== '/lib64/ld-linux-x86-64.so.2');
+    // Everything besides /pause, the loader and the records (test/image/records.test.ts) is a shared library.
+    const records = (file: string) => file.startsWith(`/${STATUS_DIR}/`) || file === `/${SBOM_PATH}`;
+    const others = files.filter((file) => file !== '/pause' && file !== '/lib64/ld-linux-x86-64.so.2' && !records(file));
     expect(others.length).toBeGreaterThan(0);
     for (const file of others) expect(file).toMatch(/^\/lib\/x86_64-linux-gnu\/lib[\w+-]+\.so\.\d+$/);
   });

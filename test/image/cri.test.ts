@@ -1,74 +1,46 @@
 // Our image as containerd's sandbox_image, driven over the CRI exactly as the
 // kubelet drives it: RunPodSandbox makes the pause container, the pod's
 // containers join its namespaces, StopPodSandbox/RemovePodSandbox end it.
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { statusField, waitFor } from '../helpers/process.ts';
 import { commandLine, CONTAINER_STORM, orphansLeftAfterStorm, skipUnless } from './helpers/containers.ts';
-import { startContainerd, type Containerd } from '../../tools/cri/containerd.ts';
-import { criClient, type Cri, type Message } from '../../tools/cri/client.ts';
+import { startCriNode, type CriNode } from './helpers/cri-node.ts';
+import { execScript, sandboxPid, startWorker } from '../../tools/cri/client.ts';
 import { BUSYBOX_IMAGE, ensureImages, IMAGES_TIMEOUT_MS, PAUSE_IMAGE } from './helpers/images.ts';
 
 const skip = skipUnless(['podman', 'runc', 'debootstrap', 'flock', 'containerd', 'ctr', 'containerd-shim-runc-v2']);
 
 describe.skipIf(skip)('containerd (CRI) with our image as sandbox_image', () => {
-  let containerd: Containerd;
-  let cri: Cri;
-  let sandboxId = '';
+  let node: CriNode;
   let containerId = '';
-  // As the kubelet sends it for a hostNetwork pod with shareProcessNamespace: true.
-  const sandboxConfig: Message = {
-    metadata: { name: 'pause-ts-cri', uid: randomUUID(), namespace: 'default', attempt: 0 },
-    hostname: '', // must be empty with the node's network namespace
-    log_directory: '',
-    linux: { security_context: { namespace_options: { network: 'NODE', pid: 'POD', ipc: 'POD' } } },
-  };
 
   beforeAll(async () => {
     ensureImages();
-    containerd = await startContainerd(PAUSE_IMAGE);
-    containerd.importImage(PAUSE_IMAGE);
-    containerd.importImage(BUSYBOX_IMAGE);
-    cri = criClient(containerd.socket);
-    sandboxConfig.log_directory = `${containerd.dir}/logs`;
+    node = await startCriNode(PAUSE_IMAGE, 'pause-ts-cri', { images: [PAUSE_IMAGE, BUSYBOX_IMAGE] });
   }, IMAGES_TIMEOUT_MS);
 
-  afterAll(async () => {
-    // Idempotent by the CRI's contract: safe whether or not the tests got there.
-    if (sandboxId) {
-      await cri.call('StopPodSandbox', { pod_sandbox_id: sandboxId }).catch(() => undefined);
-      await cri.call('RemovePodSandbox', { pod_sandbox_id: sandboxId }).catch(() => undefined);
-    }
-    cri?.close();
-    await containerd?.stop();
-  });
+  afterAll(() => node?.stop());
 
-  /** The host pid of the sandbox's process, from containerd's verbose status. */
-  async function sandboxPid(): Promise<number> {
-    const status = await cri.call<{ info: Record<string, string> }>('PodSandboxStatus', { pod_sandbox_id: sandboxId, verbose: true });
-    const info = JSON.parse(status.info['info'] ?? '{}') as { pid?: number };
-    if (!info.pid) throw new Error(`no pid in the sandbox's status: ${JSON.stringify(status.info)}`);
-    return info.pid;
-  }
+  const pauseHostPid = () => sandboxPid(node.cri, node.sandboxId);
 
   it('answers Version on its CRI socket', async () => {
-    const version = await cri.call<{ runtime_name: string; runtime_api_version: string }>('Version', { version: 'v1' });
+    const version = await node.cri.call<{ runtime_name: string; runtime_api_version: string }>('Version', { version: 'v1' });
     expect(version.runtime_name).toBe('containerd');
     expect(version.runtime_api_version).toBe('v1');
   });
 
   it('runs a pod sandbox that becomes READY', async () => {
-    const response = await cri.call<{ pod_sandbox_id: string }>('RunPodSandbox', { config: sandboxConfig }).catch((error: Error) => {
-      throw new Error(`${error.message}\ncontainerd log:\n${containerd.log()}`);
+    const response = await node.cri.call<{ pod_sandbox_id: string }>('RunPodSandbox', { config: node.config }).catch((error: Error) => {
+      throw new Error(`${error.message}\ncontainerd log:\n${node.containerd.log()}`);
     });
-    sandboxId = response.pod_sandbox_id;
-    const status = await cri.call<{ status: { state: string } }>('PodSandboxStatus', { pod_sandbox_id: sandboxId });
+    node.sandboxId = response.pod_sandbox_id;
+    const status = await node.cri.call<{ status: { state: string } }>('PodSandboxStatus', { pod_sandbox_id: node.sandboxId });
     expect(status.status.state).toBe('SANDBOX_READY');
   });
 
   it('runs /pause as PID 1 of the sandbox, as uid 65535, on a read-only root', async () => {
-    const pid = await sandboxPid();
+    const pid = await pauseHostPid();
     // RunPodSandbox can return before runc's init has executed the image's entrypoint.
     await waitFor('the sandbox process to leave runc init', () => commandLine(pid) !== 'runc init');
     const root = readFileSync(`/proc/${pid}/mountinfo`, 'utf8').split('\n').map((line) => line.split(' ')).find((fields) => fields[4] === '/');
@@ -81,41 +53,26 @@ describe.skipIf(skip)('containerd (CRI) with our image as sandbox_image', () => 
   });
 
   it('starts a container in the pod, sharing its PID namespace', async () => {
-    const created = await cri.call<{ container_id: string }>('CreateContainer', {
-      pod_sandbox_id: sandboxId,
-      sandbox_config: sandboxConfig,
-      config: {
-        metadata: { name: 'worker', attempt: 0 },
-        image: { image: BUSYBOX_IMAGE },
-        command: ['sleep', '3600'],
-        log_path: 'worker.log',
-        linux: { security_context: { namespace_options: { network: 'NODE', pid: 'POD', ipc: 'POD' } } },
-      },
-    });
-    containerId = created.container_id;
-    await cri.call('StartContainer', { container_id: containerId });
-    const ps = await cri.call<{ stdout: Buffer; exit_code: number }>('ExecSync', { container_id: containerId, cmd: ['ps'], timeout: 30 });
+    containerId = await startWorker(node.cri, node.sandboxId, node.config, BUSYBOX_IMAGE);
+    const ps = await node.cri.call<{ stdout: Buffer; exit_code: number }>('ExecSync', { container_id: containerId, cmd: ['ps'], timeout: 30 });
     expect(ps.stdout.toString()).toMatch(/^\s*1\s+\S+\s+\S+\s+\/pause\s*$/m);
   });
 
   it('reaps 1,000 orphans made in the container: no zombie left after 1 s', async () => {
-    const { before, after } = await orphansLeftAfterStorm(await sandboxPid(), async (script) => {
-      const storm = await cri.call<{ exit_code: number; stderr: Buffer }>('ExecSync', { container_id: containerId, cmd: ['sh', '-c', script], timeout: 120 });
-      expect(storm.exit_code, storm.stderr.toString()).toBe(0);
-    });
+    const { before, after } = await orphansLeftAfterStorm(await pauseHostPid(), (script) => execScript(node.cri, containerId, script));
     expect(after.filter((p) => p.state === 'Z')).toEqual([]);
     expect(after).toHaveLength(before);
   }, CONTAINER_STORM.deadlineMs);
 
   it('stops the container and the sandbox, and removes the sandbox', async () => {
-    const pid = await sandboxPid();
-    await cri.call('StopContainer', { container_id: containerId, timeout: 10 });
-    await cri.call('StopPodSandbox', { pod_sandbox_id: sandboxId });
-    const status = await cri.call<{ status: { state: string } }>('PodSandboxStatus', { pod_sandbox_id: sandboxId });
+    const pid = await pauseHostPid();
+    await node.cri.call('StopContainer', { container_id: containerId, timeout: 10 });
+    await node.cri.call('StopPodSandbox', { pod_sandbox_id: node.sandboxId });
+    const status = await node.cri.call<{ status: { state: string } }>('PodSandboxStatus', { pod_sandbox_id: node.sandboxId });
     expect(status.status.state).toBe('SANDBOX_NOTREADY');
     await waitFor('the pause process to be gone', () => statusField(pid, 'State') === undefined || statusField(pid, 'State')?.startsWith('Z') === true);
-    await cri.call('RemovePodSandbox', { pod_sandbox_id: sandboxId });
-    await expect(cri.call('PodSandboxStatus', { pod_sandbox_id: sandboxId })).rejects.toThrow(/not found/i);
-    sandboxId = '';
+    await node.cri.call('RemovePodSandbox', { pod_sandbox_id: node.sandboxId });
+    await expect(node.cri.call('PodSandboxStatus', { pod_sandbox_id: node.sandboxId })).rejects.toThrow(/not found/i);
+    node.sandboxId = '';
   });
 });

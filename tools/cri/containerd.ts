@@ -17,6 +17,10 @@ export interface Containerd {
   importImage(image: string): void;
   /** Pids of the containerd-shim-runc-v2 processes this containerd started (one per sandbox). */
   shims(): number[];
+  /** `ctr images import` of an OCI archive into the k8s.io namespace, named BASENAME:TAG; `--all-platforms` with allPlatforms. */
+  importArchive(archive: string, baseName: string, options?: { allPlatforms?: boolean }): void;
+  /** `ctr` against this containerd, in the k8s.io namespace. */
+  ctr(args: string[]): string;
   stop(): Promise<void>;
 }
 
@@ -24,6 +28,8 @@ export interface Containerd {
  * The configuration is what these machines need: no CAP_SYS_RESOURCE, so no
  * negative oom_score_adj (restrict_oom_score_adj); no AppArmor; cgroupfs, not
  * systemd; no CNI (pods use the node's network). `sandbox_image` is the image under test.
+ * Registries in `plainHttp` (host:port) are reached over HTTP: one hosts.toml each
+ * under config_path, as containerd 1.6+ reads registry settings.
  */
 function config(dir: string, sandboxImage: string): string {
   return `version = 2
@@ -50,13 +56,27 @@ state = "${dir}/state"
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "${dir}/cni/bin"
     conf_dir = "${dir}/cni/conf"
+  [plugins."io.containerd.grpc.v1.cri".registry]
+    config_path = "${dir}/certs.d"
 `;
 }
 
-export async function startContainerd(sandboxImage: string): Promise<Containerd> {
+function writeRegistryHosts(dir: string, plainHttp: readonly string[]): void {
+  for (const host of plainHttp) {
+    mkdirSync(join(dir, 'certs.d', host), { recursive: true });
+    writeFileSync(join(dir, 'certs.d', host, 'hosts.toml'), `server = "http://${host}"
+
+[host."http://${host}"]
+  capabilities = ["pull", "resolve"]
+`);
+  }
+}
+
+export async function startContainerd(sandboxImage: string, { plainHttp = [] }: { plainHttp?: readonly string[] } = {}): Promise<Containerd> {
   const dir = mkdtempSync('/var/tmp/pause-containerd-');
   const socket = join(dir, 'containerd.sock');
   writeFileSync(join(dir, 'config.toml'), config(dir, sandboxImage));
+  writeRegistryHosts(dir, plainHttp);
   mkdirSync(join(dir, 'logs'));
   let log = '';
   const child: ChildProcess = spawn('containerd', ['--config', join(dir, 'config.toml'), '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -70,14 +90,18 @@ export async function startContainerd(sandboxImage: string): Promise<Containerd>
     dir,
     socket,
     log: () => log,
+    ctr,
     importImage(image: string) {
       const archive = join(dir, `image-${readdirSync(dir).length}.tar`);
       execFileSync('podman', ['save', '--format', 'oci-archive', '--output', archive, image], { stdio: 'ignore' });
-      // podman names the archive's manifest with the full reference; --base-name keeps it.
-      ctr(['images', 'import', '--base-name', image.replace(/:[^:/]+$/, ''), archive]);
+      handle.importArchive(archive, image.replace(/:[^:/]+$/, ''));
       rmSync(archive);
     },
     shims: () => shimPids(socket),
+    importArchive(archive, baseName, { allPlatforms = false } = {}) {
+      // The archive names its manifest with a tag (or a full reference); --base-name makes it BASENAME:TAG.
+      ctr(['images', 'import', '--base-name', baseName, ...(allPlatforms ? ['--all-platforms'] : []), archive]);
+    },
     async stop() {
       // Shims outlive containerd on purpose (so containers survive its restart): end ours too.
       const shims = shimPids(socket);

@@ -2,8 +2,8 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { arch } from 'node:os';
 import { join } from 'node:path';
+import { platformBuildArgs, PLATFORMS, platformName, setConfigVariant } from '../../../scripts/image-index.ts';
 import { ROOT } from '../../helpers/paths.ts';
 import { ensureContainersConf } from './engine.ts';
 import { BUSYBOX_IMAGE, LABEL, PAUSE_IMAGE, PAUSE_IMAGE_ARM64, contextHash } from './images.ts';
@@ -49,12 +49,14 @@ if (labelOf(PAUSE_IMAGE, LABEL) !== pauseInputs) {
   rebuild(PAUSE_IMAGE, () => buildPause(PAUSE_IMAGE, pauseInputs, []));
 }
 
-if (process.argv.includes('arm64') && labelOf(PAUSE_IMAGE_ARM64, LABEL) !== pauseInputs) {
-  // Without BUILDPLATFORM given, buildah 1.28 (Debian 12) looks for an arm64
-  // builder image for `FROM --platform=$BUILDPLATFORM` ("image not known");
-  // naming the build machine's platform puts it right. (buildx needs nothing.)
-  const buildPlatform = `linux/${arch() === 'arm64' ? 'arm64' : 'amd64'}`;
-  rebuild(PAUSE_IMAGE_ARM64, () => buildPause(PAUSE_IMAGE_ARM64, pauseInputs, ['--platform', 'linux/arm64', '--build-arg', `BUILDPLATFORM=${buildPlatform}`]));
+// The arm64 entry of the index, built as `npm run image` builds it (scripts/image-index.ts).
+const arm64 = PLATFORMS.find((platform) => platform.architecture === 'arm64')!;
+const arm64Inputs = `${pauseInputs}-${platformName(arm64)}`;
+if (process.argv.includes('arm64') && labelOf(PAUSE_IMAGE_ARM64, LABEL) !== arm64Inputs) {
+  rebuild(PAUSE_IMAGE_ARM64, () => {
+    buildPause(PAUSE_IMAGE_ARM64, arm64Inputs, platformBuildArgs(arm64));
+    setConfigVariant(PAUSE_IMAGE_ARM64, arm64);
+  });
 }
 
 // busybox-static's /bin/busybox, alone in an image, with its applets as symlinks.

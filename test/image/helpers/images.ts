@@ -9,9 +9,15 @@ import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ROOT } from '../../helpers/paths.ts';
 
-export const PAUSE_IMAGE = 'localhost/pause.ts:test';
-/** The same Dockerfile built for linux/arm64 (cross-built; run under qemu-user). */
-export const PAUSE_IMAGE_ARM64 = 'localhost/pause.ts:test-arm64';
+/**
+ * Worktrees of this repository on one machine share podman's store, each with
+ * its own Dockerfile: the pause images are named per checkout, or one
+ * checkout's build replaces another's image under its running tests.
+ */
+const CHECKOUT = createHash('sha256').update(ROOT).digest('hex').slice(0, 8);
+export const PAUSE_IMAGE = `localhost/pause.ts:test-${CHECKOUT}`;
+/** The same Dockerfile built for linux/arm64/v8 (cross-built; run under qemu-user). */
+export const PAUSE_IMAGE_ARM64 = `localhost/pause.ts:test-${CHECKOUT}-arm64`;
 export const BUSYBOX_IMAGE = 'localhost/pause-test-busybox:latest';
 export const LABEL = 'io.github.pause-ts.inputs';
 
