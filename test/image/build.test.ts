@@ -1,5 +1,6 @@
 // The unmodified Dockerfile builds, and the image is what a runtime expects of a
-// pause image: /pause as ENTRYPOINT, user 65535:65535, nothing else.
+// pause image: /pause as ENTRYPOINT, user 65535:65535, nothing else but the
+// bundle /pause runs from.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,13 +17,17 @@ function config(field: string): unknown {
   return JSON.parse(pod(['image', 'inspect', '--format', `{{json .Config.${field}}}`, PAUSE_IMAGE]));
 }
 
-/** Every regular file and symlink in the image, from `podman export` of a container never started. */
-function imageFiles(): string[] {
+/** `tar -tv` of the image's files, from `podman export` of a container never started. */
+function imageListing(): string[] {
   const name = uniqueName('export');
   pod(['create', '--name', name, PAUSE_IMAGE]);
   onCleanup(() => podQuiet(['rm', '--force', name]));
-  const listing = execFileSync('sh', ['-c', 'podman export "$1" | tar -tv', 'sh', name], { encoding: 'utf8', maxBuffer: 2 ** 24 });
-  return listing.split('\n').filter((line) => /^[-l]/.test(line)).map((line) => `/${line.split(/\s+/)[5]}`).sort();
+  return execFileSync('sh', ['-c', 'podman export "$1" | tar -tv', 'sh', name], { encoding: 'utf8', maxBuffer: 2 ** 24 }).split('\n');
+}
+
+/** Every regular file and symlink in the image. */
+function imageFiles(): string[] {
+  return imageListing().filter((line) => /^[-l]/.test(line)).map((line) => `/${line.split(/\s+/)[5]}`).sort();
 }
 
 describe.skipIf(skip)('the image built from the Dockerfile', () => {
@@ -36,15 +41,16 @@ describe.skipIf(skip)('the image built from the Dockerfile', () => {
     expect(config('User')).toBe('65535:65535');
   });
 
-  it('holds /pause, its loader and shared libraries, and no shell', () => {
+  it('holds the bundle /pause.ts (executable, loader, libraries), /pause linked to it, and no shell', () => {
     const files = imageFiles();
-    expect(files).toContain('/pause');
-    expect(files).toContain('/lib64/ld-linux-x86-64.so.2');
+    expect(files).toContain('/pause.ts/pause');
+    expect(files).toContain('/pause.ts/lib/ld-linux-x86-64.so.2');
     expect(files).not.toContain('/bin/sh');
-    // Everything besides /pause and the loader is a shared library.
-    const others = files.filter((file) => file !== '/pause' && file !== '/lib64/ld-linux-x86-64.so.2');
+    // Everything besides /pause, the executable and the loader is a shared library of the bundle.
+    const others = files.filter((file) => !['/pause', '/pause.ts/pause', '/pause.ts/lib/ld-linux-x86-64.so.2'].includes(file));
     expect(others.length).toBeGreaterThan(0);
-    for (const file of others) expect(file).toMatch(/^\/lib\/x86_64-linux-gnu\/lib[\w+-]+\.so\.\d+$/);
+    for (const file of others) expect(file).toMatch(/^\/pause\.ts\/lib\/lib[\w+-]+\.so\.\d+$/);
+    expect(imageListing().find((line) => line.endsWith(' pause -> pause.ts/pause'))).toMatch(/^l/);
   });
 
   it('carries the OCI labels, with the version of package.json', () => {
