@@ -11,8 +11,8 @@ import { ROOT } from './paths.ts';
 const PACKAGE_OF: Readonly<Record<string, string>> = {
   busybox: 'busybox-static', catatonit: 'catatonit', containerd: 'containerd', 'containerd-shim-runc-v2': 'containerd',
   ctr: 'containerd', debootstrap: 'debootstrap', 'dumb-init': 'dumb-init', flock: 'util-linux', ldd: 'libc-bin',
-  podman: 'podman', 'qemu-aarch64-static': 'qemu-user-static', readelf: 'binutils', runc: 'runc', tar: 'tar',
-  tini: 'tini', 'update-binfmts': 'binfmt-support',
+  patchelf: 'patchelf', podman: 'podman', 'qemu-aarch64-static': 'qemu-user-static', readelf: 'binutils', runc: 'runc', tar: 'tar',
+  tini: 'tini', unshare: 'util-linux', chroot: 'coreutils', 'update-binfmts': 'binfmt-support',
 };
 
 /** Marks a skip on the console, for skip-summary.ts to collect. */
