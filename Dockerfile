@@ -1,5 +1,7 @@
-# A drop-in pause image: /pause (the Node SEA built from this repository) and the
-# shared libraries it loads, nothing else. `docker build .` or `podman build .`;
+# A drop-in pause image: /pause.ts, the relocatable bundle (the Node SEA built
+# from this repository, its loader and the shared libraries it loads), and /pause,
+# a link to /pause.ts/pause; nothing else. Any image can take the init from it:
+# `COPY --from=THIS /pause.ts /pause.ts` (README, "Any image"). `docker build .` or `podman build .`;
 # `docker buildx build --platform linux/amd64,linux/arm64 .` for a manifest list.
 
 # The builder runs on the build machine's own platform and cross-builds for the
@@ -10,13 +12,14 @@ ARG TARGETARCH
 WORKDIR /src
 ENV NPM_CONFIG_UPDATE_NOTIFIER=false
 # binutils: strip (the build strips Node before injecting) and readelf (to
-# gather the libraries). For arm64: the aarch64 strip, and Debian's arm64
+# gather the libraries); patchelf points the executable at the bundle's loader
+# and libraries (scripts/bundle.ts). For arm64: the aarch64 strip, and Debian's arm64
 # libraries through multiarch, which is what ends up in the image.
 RUN set -eu; \
     target="${TARGETARCH:-$(dpkg --print-architecture)}"; \
     case "$target" in \
-      amd64) packages="binutils" ;; \
-      arm64) packages="binutils binutils-aarch64-linux-gnu libc6:arm64 libstdc++6:arm64 libatomic1:arm64 libgcc-s1:arm64"; \
+      amd64) packages="binutils patchelf" ;; \
+      arm64) packages="binutils patchelf binutils-aarch64-linux-gnu libc6:arm64 libstdc++6:arm64 libatomic1:arm64 libgcc-s1:arm64"; \
              [ "$(dpkg --print-architecture)" = arm64 ] || dpkg --add-architecture arm64 ;; \
       *) echo "unsupported TARGETARCH: $target (amd64 or arm64)" >&2; exit 1 ;; \
     esac; \

@@ -1,5 +1,6 @@
 // The arm64 image from the same Dockerfile (cross-built: Node's arm64 binary with
-// our script injected, Debian's arm64 libraries) runs under qemu-user.
+// our script injected, Debian's arm64 libraries) runs under qemu-user, and so
+// does its bundle, /pause.ts, in an image without libc.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,19 +17,35 @@ import { ensureArm64Emulation } from './helpers/qemu.ts';
 const skip = skipUnless(['podman', 'runc', 'debootstrap', 'flock', 'readelf', 'qemu-aarch64-static', 'update-binfmts']) || ensureArm64Emulation();
 if (skip) process.stderr.write(`arm64 image tests skipped: ${skip}\n`);
 
+/** The arm64 image's /pause.ts, copied out (podman cp) into a directory removed after the test. */
+function bundleOutOfImage(): string {
+  const name = uniqueName('arm64-copy');
+  pod(['create', '--name', name, PAUSE_IMAGE_ARM64]);
+  onCleanup(() => podQuiet(['rm', '--force', name]));
+  const dir = mkdtempSync(join(ROOT, '.tmp', 'arm64-'));
+  onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+  pod(['cp', `${name}:/pause.ts`, join(dir, 'pause.ts')]);
+  return dir;
+}
+
 describe.skipIf(skip)('the arm64 image under qemu-user', () => {
   beforeAll(() => ensureImages('arm64'), IMAGES_TIMEOUT_MS);
 
-  it('is an arm64 image whose /pause is an AArch64 executable', () => {
-    const name = uniqueName('arm64-copy');
-    pod(['create', '--name', name, PAUSE_IMAGE_ARM64]);
-    onCleanup(() => podQuiet(['rm', '--force', name]));
-    const dir = mkdtempSync(join(ROOT, '.tmp', 'arm64-'));
-    onCleanup(() => rmSync(dir, { recursive: true, force: true }));
-    pod(['cp', `${name}:/pause`, join(dir, 'pause')]);
-    const header = execFileSync('readelf', ['--file-header', join(dir, 'pause')], { encoding: 'utf8' });
+  it('is an arm64 image whose /pause runs an AArch64 executable from its bundle', () => {
+    const dir = bundleOutOfImage();
+    const header = execFileSync('readelf', ['--file-header', join(dir, 'pause.ts/pause')], { encoding: 'utf8' });
+    const interpreter = execFileSync('readelf', ['--program-headers', join(dir, 'pause.ts/pause')], { encoding: 'utf8' });
     expect(pod(['image', 'inspect', '--format', '{{.Architecture}}', PAUSE_IMAGE_ARM64]).trim()).toBe('arm64');
     expect(header).toMatch(/Machine:\s+AArch64/);
+    expect(interpreter).toContain('[Requesting program interpreter: /pause.ts/lib/ld-linux-aarch64.so.1]');
+  });
+
+  it('runs -v of its bundle mounted read-only into a busybox image that has no libc', () => {
+    const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    const name = uniqueName('arm64-bundle');
+    onCleanup(() => podQuiet(['rm', '--force', name]));
+    const bundle = join(bundleOutOfImage(), 'pause.ts');
+    expect(pod(['run', '--name', name, '-v', `${bundle}:/pause.ts:ro`, '--entrypoint', '/pause.ts/pause', BUSYBOX_IMAGE, '-v'])).toContain(`pause.ts ${version}`);
   });
 
   it('runs /pause -v', () => {

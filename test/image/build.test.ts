@@ -1,5 +1,6 @@
 // The unmodified Dockerfile builds, and the image is what a runtime expects of a
-// pause image: /pause as ENTRYPOINT, user 65535:65535, nothing else.
+// pause image: /pause as ENTRYPOINT, user 65535:65535, nothing else but the
+// bundle /pause runs from and the package records for scanners.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -31,16 +32,17 @@ describe.skipIf(skip)('the image built from the Dockerfile', () => {
     expect(config('User')).toBe('65535:65535');
   });
 
-  it('holds /pause, its loader and shared libraries, their records for scanners, and no shell', () => {
+  it('holds the bundle /pause.ts (executable, loader, libraries), /pause linked to it, records for scanners, and no shell', () => {
     const files = imageFiles();
-    expect(files).toContain('/pause');
-    expect(files).toContain('/lib64/ld-linux-x86-64.so.2');
+    expect(files).toContain('/pause.ts/pause');
+    expect(files).toContain('/pause.ts/lib/ld-linux-x86-64.so.2');
     expect(files).not.toContain('/bin/sh');
-    // Everything besides /pause, the loader and the records (test/image/records.test.ts) is a shared library.
+    // Everything besides /pause, the executable, the loader and the records (test/image/records.test.ts) is a shared library of the bundle.
     const records = (file: string) => file.startsWith(`/${STATUS_DIR}/`) || file === `/${SBOM_PATH}`;
-    const others = files.filter((file) => file !== '/pause' && file !== '/lib64/ld-linux-x86-64.so.2' && !records(file));
+    const others = files.filter((file) => !['/pause', '/pause.ts/pause', '/pause.ts/lib/ld-linux-x86-64.so.2'].includes(file) && !records(file));
     expect(others.length).toBeGreaterThan(0);
-    for (const file of others) expect(file).toMatch(/^\/lib\/x86_64-linux-gnu\/lib[\w+-]+\.so\.\d+$/);
+    for (const file of others) expect(file).toMatch(/^\/pause\.ts\/lib\/lib[\w+-]+\.so\.\d+$/);
+    expect(imageEntries(PAUSE_IMAGE).find((entry) => entry.path === '/pause')).toMatchObject({ mode: expect.stringMatching(/^l/), target: 'pause.ts/pause' });
   });
 
   it('carries the OCI labels, with the version of package.json', () => {

@@ -11,6 +11,8 @@ export interface ImageEntry {
   path: string;
   /** tar's mode string, e.g. -rw-r--r-- (the first character: - file, l symlink, d directory). */
   mode: string;
+  /** A symlink's target, as stored. */
+  target?: string;
 }
 
 /** `podman export IMAGE | tar ARGS` through a container made for it and removed. */
@@ -27,7 +29,12 @@ function exported(image: string, tarArgs: string[]): string {
 /** Every entry of the image's root but directories, sorted by path. */
 export function imageEntries(image: string): ImageEntry[] {
   return exported(image, ['-tv']).split('\n').filter((line) => /^[-l]/.test(line))
-    .map((line) => ({ mode: line.split(/\s+/)[0] ?? '', path: `/${line.split(/\s+/)[5]}` }))
+    .map((line) => {
+      const fields = line.split(/\s+/);
+      const entry: ImageEntry = { mode: fields[0] ?? '', path: `/${fields[5]}` };
+      if (fields[6] === '->' && fields[7] !== undefined) entry.target = fields[7];
+      return entry;
+    })
     .sort((a, b) => a.path.localeCompare(b.path));
 }
 
