@@ -3,13 +3,14 @@
 // `FROM scratch` with a static busybox, and into a busybox image), and the
 // bundle of `npm run bundle` mounted read-only with `--entrypoint`.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeBundle } from '../../scripts/bundle.ts';
 import { PAUSE } from '../helpers/paths.ts';
 import { isPauseModeReady } from '../helpers/pid1.ts';
 import { waitFor } from '../helpers/process.ts';
+import { recipeContext, scratchRecipe } from './helpers/bundle-recipes.ts';
 import { hostPid, runDetached, skipUnless, uniqueName } from './helpers/containers.ts';
 import { pod, podQuiet } from './helpers/engine.ts';
 import { BUSYBOX_IMAGE, ensureImages, IMAGES_TIMEOUT_MS, PAUSE_IMAGE } from './helpers/images.ts';
@@ -20,12 +21,9 @@ const SCRATCH_IMAGE = `localhost/pause-test-bundle-scratch:${process.pid}`;
 const BUSYBOX_INIT_IMAGE = `localhost/pause-test-bundle-busybox:${process.pid}`;
 let work = '';
 
-/** `podman build --pull=never` of a Containerfile in a fresh context holding busybox-static. */
-function build(tag: string, containerfile: string[]): void {
-  const context = mkdtempSync(join(work, 'context-'));
-  copyFileSync('/bin/busybox', join(context, 'busybox'));
-  writeFileSync(join(context, 'Containerfile'), `${containerfile.join('\n')}\n`);
-  pod(['build', '--pull=never', '--layers=false', '--force-rm', '--tag', tag, context], 600_000);
+/** `podman build --pull=never` of a Dockerfile in a fresh context holding busybox-static. */
+function build(tag: string, dockerfile: readonly string[]): void {
+  pod(['build', '--pull=never', '--layers=false', '--force-rm', '--tag', tag, recipeContext(work, dockerfile)], 600_000);
 }
 
 /** `podman run --rm ARGS`: its exit status and output. */
@@ -45,15 +43,7 @@ beforeAll(() => {
   // archive saved at once, and busybox from the host, not from the store.
   const source = join(work, 'pause-image.tar');
   pod(['save', '--format', 'oci-archive', '--output', source, PAUSE_IMAGE], 300_000);
-  // The README's recipe, word for word but for the image names.
-  build(SCRATCH_IMAGE, [
-    `FROM oci-archive:${source} AS pause`,
-    'FROM scratch',
-    'COPY --from=pause /pause.ts /pause.ts',
-    'COPY busybox /bin/busybox',
-    'ENTRYPOINT ["/pause.ts/pause", "--"]',
-    'CMD ["/bin/busybox", "sh", "-c", "echo hello from scratch; exit 3"]',
-  ]);
+  build(SCRATCH_IMAGE, scratchRecipe(`oci-archive:${source}`));
   build(BUSYBOX_INIT_IMAGE, [
     `FROM oci-archive:${source} AS pause`,
     'FROM scratch',
