@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { busyboxPsCommand, statusField, waitFor } from '../helpers/process.ts';
-import { commandLine, CONTAINER_STORM, orphansLeftAfterStorm, skipUnless } from './helpers/containers.ts';
+import { commandLine, CONTAINER_STORM, orphansLeftAfterStorm, skipUnless, untilEntrypoint } from './helpers/containers.ts';
 import { startCriNode, type CriNode } from './helpers/cri-node.ts';
 import { execScript, sandboxPid, startWorker } from '../../tools/cri/client.ts';
 import { BUSYBOX_IMAGE, ensureImages, IMAGES_TIMEOUT_MS, PAUSE_IMAGE } from './helpers/images.ts';
@@ -41,9 +41,7 @@ describe.skipIf(skip)('containerd (CRI) with our image as sandbox_image', () => 
 
   it('runs /pause as PID 1 of the sandbox, as uid 65535, on a read-only root', async () => {
     const pid = await pauseHostPid();
-    // RunPodSandbox can return before runc's init has executed the image's
-    // entrypoint; in the middle of that exec the command line reads empty.
-    await waitFor('the sandbox process to have exec\'d its entrypoint', () => !['', 'runc init'].includes(commandLine(pid)));
+    await untilEntrypoint(pid);
     const root = readFileSync(`/proc/${pid}/mountinfo`, 'utf8').split('\n').map((line) => line.split(' ')).find((fields) => fields[4] === '/');
     expect({
       command: commandLine(pid),

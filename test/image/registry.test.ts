@@ -8,7 +8,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { arch } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { statusField, waitFor } from '../helpers/process.ts';
-import { commandLine, CONTAINER_STORM, orphansLeftAfterStorm, skipUnless } from './helpers/containers.ts';
+import { commandLine, CONTAINER_STORM, orphansLeftAfterStorm, skipUnless, untilEntrypoint } from './helpers/containers.ts';
 import { startCriNode, type CriNode } from './helpers/cri-node.ts';
 import { execScript, sandboxPid, startWorker } from '../../tools/cri/client.ts';
 import { BUSYBOX_IMAGE, IMAGES_TIMEOUT_MS } from './helpers/images.ts';
@@ -79,6 +79,7 @@ describe.skipIf(skip)('the index pushed to a registry, pulled over CRI, run as t
     const status = await node.cri.call<{ status: { state: string } }>('PodSandboxStatus', { pod_sandbox_id: node.sandboxId });
     expect(status.status.state).toBe('SANDBOX_READY');
     const pid = await pauseHostPid();
+    await untilEntrypoint(pid);
     expect({ command: commandLine(pid), pidInside: statusField(pid, 'NSpid')?.split(/\s+/).at(-1), machine: elfMachine(pid) })
       .toEqual({ command: '/pause', pidInside: '1', machine: EM_X86_64 });
   });

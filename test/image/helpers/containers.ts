@@ -37,6 +37,15 @@ export function commandLine(pid: number): string {
 }
 
 /**
+ * Waits until `pid` has exec'd its image's entrypoint: RunPodSandbox can
+ * return while the sandbox process is still runc's init, and in the middle of
+ * that exec its command line reads empty.
+ */
+export async function untilEntrypoint(pid: number): Promise<void> {
+  await waitFor(`process ${pid} to have exec'd its entrypoint`, () => !['', 'runc init'].includes(commandLine(pid)));
+}
+
+/**
  * A busybox sh script making `count` orphans: each subshell starts a short
  * sleep in the background and exits at once, so the sleep's parent is gone and
  * the kernel hands it to PID 1 of the namespace, which must reap it when it exits.
