@@ -8,30 +8,33 @@ import { onSignal } from './signal-events.ts';
 import { keepAlive } from './keep-alive.ts';
 
 export function runPause(): void {
-  // First: ps, pgrep and busybox ps know the process by this name (src/libc.ts).
+  // First the two stop signals: until their handlers are in place a SIGTERM
+  // is lost (Node's own start-up handler re-raises it with the default
+  // action, which PID 1 does not get). They need no node:ffi, so they come
+  // before the C library is loaded; everything else waits for them.
+  for (const signo of ALL_SIGNALS) {
+    if (pauseDisposition(signo) !== 'stop') continue;
+    onSignal(signo, () => {
+      writeStderr(`Shutting down, got signal: ${STOP_DESCRIPTIONS[signo]}\n`);
+      exitNow(0);
+    });
+  }
+  // ps, pgrep and busybox ps know the process by this name (src/libc.ts);
+  // before the dispositions below, which the tests take for "ready".
   nameMainThread('pause');
   if (process.pid !== 1) writeStderr('Warning: pause should be the first process\n');
-
   for (const signo of ALL_SIGNALS) {
-    const disposition = pauseDisposition(signo);
-    if (disposition === 'stop') {
-      onSignal(signo, () => {
-        writeStderr(`Shutting down, got signal: ${STOP_DESCRIPTIONS[signo]}\n`);
-        exitNow(0);
-      });
-    } else if (disposition === 'ignore') {
-      // SIG_IGN, not a do-nothing handler: an ignored signal is discarded by
-      // the kernel and never wakes the process. As PID 1 a signal without a
-      // handler is dropped anyway; elsewhere this keeps SIGHUP, SIGUSR1, a
-      // real-time signal, Ctrl-Z and the like from ending or stopping pause.
-      //
-      // For SIGCHLD it does more: with SIGCHLD ignored, the kernel releases
-      // each exiting child itself and no zombie is ever made (POSIX.1-2001,
-      // wait(2)). pause.c instead wakes up on every SIGCHLD to call waitpid;
-      // in a storm of orphans that costs a context switch per orphan, this
-      // costs nothing. It fits pause mode only: it loses exit statuses.
-      ignoreSignal(signo);
-    }
+    // SIG_IGN, not a do-nothing handler: an ignored signal is discarded by
+    // the kernel and never wakes the process. As PID 1 a signal without a
+    // handler is dropped anyway; elsewhere this keeps SIGHUP, SIGUSR1, a
+    // real-time signal, Ctrl-Z and the like from ending or stopping pause.
+    //
+    // For SIGCHLD it does more: with SIGCHLD ignored, the kernel releases
+    // each exiting child itself and no zombie is ever made (POSIX.1-2001,
+    // wait(2)). pause.c instead wakes up on every SIGCHLD to call waitpid;
+    // in a storm of orphans that costs a context switch per orphan, this
+    // costs nothing. It fits pause mode only: it loses exit statuses.
+    if (pauseDisposition(signo) === 'ignore') ignoreSignal(signo);
   }
   // SIG_IGN is not retroactive: a zombie that was already there when it was
   // set (a child re-parented to us during start-up) must still be collected.
