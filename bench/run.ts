@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [--out DIR] [--only 1,2,3,4,5,6]
+// npm run bench [-- --quick] [--out DIR] [--only 1,2,3,4,5,6,7]
 // npm run bench -- density [...]: the density bench, bench/density.ts (npm run bench:density)
 //
 // pause.ts beside tini, dumb-init and catatonit (each when installed) and the
@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildHelper } from './lib/helper.ts';
+import { buildCPause, buildHelper } from './lib/helper.ts';
 import { forwardingFigure } from './lib/forwarding.ts';
 import { idleFigures } from './lib/idle.ts';
 import { imageFigure } from './lib/image.ts';
@@ -18,6 +18,7 @@ import { ensureFloor, findPrograms } from './lib/programs.ts';
 import { reapingFigures } from './lib/reaping.ts';
 import { markdown, ratios, svg, targets } from './lib/report.ts';
 import { startupFigures } from './lib/startup.ts';
+import { runners, windowFigures } from './lib/window.ts';
 import type { Figure, Results } from './lib/types.ts';
 
 if (process.argv[2] === 'density') {
@@ -29,13 +30,13 @@ const root = resolve(import.meta.dirname, '..');
 const { values } = parseArgs({ options: {
   quick: { type: 'boolean', default: process.env['BENCH_QUICK'] === '1' },
   out: { type: 'string', default: join(root, 'bench', 'results') },
-  only: { type: 'string', default: '1,2,3,4,5,6' },
+  only: { type: 'string', default: '1,2,3,4,5,6,7' },
 } });
 const quick = values.quick;
 const only = new Set(values.only.split(','));
 const sizes = quick
-  ? { startRuns: 3, instances: 2, windowS: 2, stormRuns: 1, orphans: 300, signals: 40 }
-  : { startRuns: 40, instances: 20, windowS: 30, stormRuns: 3, orphans: 10_000, signals: 2_000 };
+  ? { startRuns: 3, instances: 2, windowS: 2, stormRuns: 1, orphans: 300, signals: 40, window: { warm: 2, cold: 1, quota: 1 } }
+  : { startRuns: 40, instances: 20, windowS: 30, stormRuns: 3, orphans: 10_000, signals: 2_000, window: { warm: 20, cold: 3, quota: 3 } };
 
 function log(message: string): void {
   process.stderr.write(`bench: ${message}\n`);
@@ -89,6 +90,14 @@ await step('2', `idle: ${sizes.instances} instances each, ${sizes.windowS} s`, (
 await step('5', `forwarding: ${sizes.signals} signals each`, async () => [await forwardingFigure(programs, sizes.signals, helper)]);
 await step('4', `reaping: ${sizes.stormRuns} storms of ${sizes.orphans} orphans each`, () => reapingFigures(programs, sizes.stormRuns, sizes.orphans, helper));
 await step('6', 'image', async () => [await imageFigure()]);
+// Last: its cold runs drop the page cache.
+await step('7', 'start-up window', () => {
+  if (!helper) {
+    log('start-up window: needs bench/helper.c (a C compiler); not measured');
+    return [];
+  }
+  return windowFigures(helper, runners(programs, buildCPause(root, join(root, '.tmp', 'bench'))), sizes.window, pause);
+});
 
 const results: Results = {
   date: new Date().toISOString(),

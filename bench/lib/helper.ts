@@ -27,3 +27,14 @@ export function stormCommand(helper: string | null, count: number): string[] {
      if ($m == 0) { for (1..${count}) { my $p = fork; _exit(1) unless defined $p; if ($p == 0) { close $w; sysread($r, my $b, 1); _exit(0) } } _exit(0) }
      close $r; waitpid($m, 0); exit 1 if $?; my $t = clock_gettime(CLOCK_MONOTONIC); close $w; printf "%.0f\n", $t * 1e9`];
 }
+
+/**
+ * bench/c-pause.c built as Kubernetes builds its pause (`-Os -static`), or
+ * null when there is no C compiler or no static C library.
+ */
+export function buildCPause(root: string, dir: string): string | null {
+  mkdirSync(dir, { recursive: true });
+  const out = join(dir, 'c-pause');
+  const built = spawnSync('cc', ['-Os', '-static', '-o', out, join(root, 'bench', 'c-pause.c')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  return built.status === 0 ? out : null;
+}

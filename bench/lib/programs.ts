@@ -3,8 +3,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-export type ProgramId = 'pause' | 'floor' | 'tini' | 'dumb-init' | 'catatonit';
-export const PEERS: readonly ProgramId[] = ['tini', 'dumb-init', 'catatonit'];
+export type ProgramId = 'pause' | 'floor' | 'tini' | 'dumb-init' | 'catatonit' | 'c-pause';
+/** C programs pause.ts is compared with; c-pause is the bench's own (bench/c-pause.c), in the start-up window only. */
+export const PEERS: readonly ProgramId[] = ['tini', 'dumb-init', 'catatonit', 'c-pause'];
 
 export interface Program {
   id: ProgramId;
