@@ -12,6 +12,7 @@ const HEAVY = [
   'test/cli-fuzz.test.ts',
   'test/bench-smoke.test.ts',
   'test/bench-density-smoke.test.ts',
+  'test/cold-start.test.ts',
   'test/podman-init.test.ts',
   'test/image/**/*.test.ts',
 ];

@@ -13,7 +13,7 @@ const PACKAGE_OF: Readonly<Record<string, string>> = {
   chroot: 'coreutils', ctr: 'containerd', debootstrap: 'debootstrap', docker: 'docker.io', 'docker-proxy': 'docker.io',
   dockerd: 'docker.io', 'dumb-init': 'dumb-init', flock: 'util-linux', ip: 'iproute2', ldd: 'libc-bin', nsenter: 'util-linux',
   patchelf: 'patchelf', podman: 'podman', 'qemu-aarch64-static': 'qemu-user-static', readelf: 'binutils', runc: 'runc',
-  tar: 'tar', tini: 'tini', unshare: 'util-linux', 'update-binfmts': 'binfmt-support',
+  tar: 'tar', tini: 'tini', unshare: 'util-linux', 'update-binfmts': 'binfmt-support', vmtouch: 'vmtouch',
 };
 
 /** CI=true: a test that cannot run is a fault of the CI set-up, not a skip. */
