@@ -56,9 +56,9 @@ describe('npm run bench --quick', () => {
     }
   });
 
-  it('measures the start-up window idle, beside a busy core, cold and under CPU quotas, beside a C pause and the floor', () => {
-    // Cold and quotas need root (drop_caches, cgroups); the suite runs as root in CI.
-    const ids = process.getuid?.() === 0 ? ['7a', '7b', '7c', '7d', '7e', '7f'] : ['7a', '7b'];
+  it('measures the start-up window idle, beside a busy core, cold, under CPU quotas and in small pods, beside a C pause and the floor', () => {
+    // Cold, quotas and memory limits need root (drop_caches, cgroups); the suite runs as root in CI.
+    const ids = process.getuid?.() === 0 ? ['7a', '7b', '7c', '7d', '7e', '7f', '7g', '7h', '7i'] : ['7a', '7b'];
     for (const id of ids) {
       expect([...new Set(figure(id).rows.map((row) => row.program))].sort(), `figure ${id}`)
         .toEqual(['pause', 'floor', 'c-pause', ...present.filter((p) => p === 'tini')].sort());
@@ -72,7 +72,9 @@ describe('npm run bench --quick', () => {
           const value = row.values[metric.key];
           if (f.id === '6' && value === null) expect(row.note, `${row.label}: why no size`).toMatch(/not built|not on this machine|not measured/);
           // The floor has no handlers: nothing to stop, no faults counted at a moment of readiness.
-          else if (f.id.startsWith('7') && row.program === 'floor' && metric.key !== 'readyMs') expect(value, `${f.id} floor ${metric.key}`).toBeNull();
+          else if (f.id.startsWith('7') && row.program === 'floor' && metric.key !== 'readyMs' && metric.key !== 'peakKb') expect(value, `${f.id} floor ${metric.key}`).toBeNull();
+          // A Node start that thrashes in a small pod may not be ready within the quick run's limit: said in the note.
+          else if (f.id.startsWith('7') && value === null && metric.key !== 'peakKb') expect(row.note, `${f.id} ${row.label}`).toMatch(/not ready within \d+ s in \d+ of \d+ runs/);
           else expect(Number.isFinite(value?.median), `${f.id} ${row.label} ${metric.key}`).toBe(true);
         }
       }

@@ -7,8 +7,9 @@
 // then sends SIGTERM and times the exit. Conditions: idle, beside a busy
 // core, after the page cache was dropped, and under CPU quotas.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { dropCaches } from './density/series.ts';
+import { cpuQuota, memoryLimit, type RunCgroup } from './window-cgroups.ts';
 import type { Program, ProgramId } from './programs.ts';
 import { stat } from './stats.ts';
 import type { Figure, Row } from './types.ts';
@@ -30,36 +31,21 @@ export function runners(programs: readonly Program[], cPause: string | null): Ru
   return out;
 }
 
-interface Once { readyMs: number; faults: number; stopMs: number }
+interface Once { readyMs: number; faults: number; stopMs: number; peakKb: number }
 
-function once(helper: string, runner: Runner, cgroups: string[], limitS: number): Once {
-  const args = ['window', '-T', String(limitS), ...cgroups.flatMap((file) => ['-c', file]), runner.ready, ...runner.argv];
+/** One run; readyMs is NaN when the program was not ready within limitS (a thrashing start in a small pod). */
+function once(helper: string, runner: Runner, cgroup: RunCgroup | undefined, limitS: number): Once {
+  const args = ['window', '-T', String(limitS), ...(cgroup ? ['-c', cgroup.procs] : []), runner.ready, ...runner.argv];
   const out = spawnSync(helper, args, { encoding: 'utf8' });
   const [ready, faults, stopNs, status] = out.stdout.trim().split(' ').map(Number);
-  if (out.status !== 0 || ready === undefined || ready < 0 || faults === undefined || stopNs === undefined) {
-    throw new Error(`${runner.label}: not ready within ${limitS} s (helper window: ${out.stdout.trim() || out.stderr.trim()})`);
+  if (out.status !== 0 || ready === undefined || faults === undefined || stopNs === undefined || status === undefined) {
+    throw new Error(`${runner.label}: helper window failed: ${out.stdout.trim() || out.stderr.trim()}`);
   }
-  // The floor exits by itself: no stop to time.
+  const peakKb = cgroup?.peakKb?.() ?? Number.NaN;
+  if (ready < 0) return { readyMs: Number.NaN, faults: Number.NaN, stopMs: Number.NaN, peakKb };
+  // The floor exits by itself: no stop to time. tini exits as its child did, 143.
   if (runner.ready !== 'exit' && status !== 0 && status !== 143 << 8) throw new Error(`${runner.label}: wait status ${status} after SIGTERM`);
-  return { readyMs: ready / 1e6, faults: runner.ready === 'exit' ? Number.NaN : faults, stopMs: stopNs / 1e6 };
-}
-
-let made = 0;
-
-/** A cgroup v1 cpu controller, or the unified tree's, with a quota of `percent` of one CPU. */
-function cpuQuota(percent: number): { procs: string; remove(): void } {
-  const v1 = '/sys/fs/cgroup/cpu';
-  const v2 = !existsSync(join(v1, 'cpu.cfs_quota_us'));
-  const dir = join(v2 ? '/sys/fs/cgroup' : v1, `pause-bench-window-${process.pid}-${percent}-${made++}`);
-  mkdirSync(dir);
-  const period = 100_000;
-  const quota = Math.round((period * percent) / 100);
-  if (v2) writeFileSync(join(dir, 'cpu.max'), `${quota} ${period}`);
-  else {
-    writeFileSync(join(dir, 'cpu.cfs_period_us'), String(period));
-    writeFileSync(join(dir, 'cpu.cfs_quota_us'), String(quota));
-  }
-  return { procs: join(dir, 'cgroup.procs'), remove: () => rmdirSync(dir) };
+  return { readyMs: ready / 1e6, faults: runner.ready === 'exit' ? Number.NaN : faults, stopMs: runner.ready === 'exit' ? Number.NaN : stopNs / 1e6, peakKb };
 }
 
 /** The read-ahead of the block device holding `file` (kB), or null when unknown. */
@@ -72,37 +58,63 @@ export function readAheadKb(file: string): number | null {
   return null;
 }
 
-export function dropCaches(): void {
-  spawnSync('sync');
-  writeFileSync('/proc/sys/vm/drop_caches', '3');
+interface Condition {
+  id: string;
+  title: string;
+  runs: number;
+  limitS: number;
+  /** Run before each run of `runner` (drop the page cache, warm it up). */
+  before?: (runner: Runner) => void;
+  cgroup?: () => RunCgroup;
 }
 
-interface Condition { id: string; title: string; runs: number; limitS: number; before?: () => void; cgroup?: () => { procs: string; remove(): void } }
+/**
+ * The warm-up docs/benchmarks.md gives operators (`vmtouch -t FILE`): every
+ * page of the file read once, here by the bench itself, so that the pages are
+ * charged to the bench's cgroup and not to the run's.
+ */
+function warmUp(file: string): void {
+  const fd = openSync(file, 'r');
+  const chunk = Buffer.alloc(2 ** 20);
+  try {
+    while (readSync(fd, chunk, 0, chunk.length, null) > 0);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Medians and spreads of the runs that got ready; a note says how many did not. */
+function row(runner: Runner, samples: readonly Once[], limitS: number): Row {
+  const ready = samples.filter((x) => Number.isFinite(x.readyMs));
+  const of = (values: number[]) => (values.some(Number.isFinite) ? stat(values.filter(Number.isFinite)) : null);
+  const notes = [
+    ...(runner.ready === 'exit' ? ['no handlers: exec to exit'] : []),
+    ...(ready.length < samples.length ? [`not ready within ${limitS} s in ${samples.length - ready.length} of ${samples.length} runs`] : []),
+  ];
+  return { program: runner.program, label: runner.label, values: {
+    readyMs: of(ready.map((x) => x.readyMs)),
+    stopMs: of(ready.map((x) => x.stopMs)),
+    faults: of(ready.map((x) => x.faults)),
+    ...(samples.some((x) => Number.isFinite(x.peakKb)) ? { peakKb: of(samples.map((x) => x.peakKb)) } : {}),
+  }, ...(notes.length ? { note: notes.join('; ') } : {}) };
+}
 
 function measure(helper: string, list: readonly Runner[], condition: Condition): Row[] {
   const samples = list.map(() => [] as Once[]);
   const run = (runner: Runner) => {
-    condition.before?.();
+    condition.before?.(runner);
     // A fresh cgroup for each run, as a container gets: a quota's budget is not carried from one run to the next.
     const cgroup = condition.cgroup?.();
     try {
-      return once(helper, runner, cgroup ? [cgroup.procs] : [], condition.limitS);
+      return once(helper, runner, cgroup, condition.limitS);
     } finally {
       cgroup?.remove();
     }
   };
-  // One untimed run each first, but for the cold case: the page cache holds the programs from then on.
+  // One untimed run each first, but where each run prepares the cache itself: the page cache holds the programs from then on.
   if (!condition.before) list.forEach(run);
   for (let i = 0; i < condition.runs; i++) list.forEach((runner, j) => samples[j]?.push(run(runner)));
-  return list.map((runner, i) => {
-    const s = samples[i] ?? [];
-    const faults = s.map((x) => x.faults).filter(Number.isFinite);
-    return { program: runner.program, label: runner.label, values: {
-      readyMs: stat(s.map((x) => x.readyMs)),
-      stopMs: runner.ready === 'exit' ? null : stat(s.map((x) => x.stopMs)),
-      faults: faults.length ? stat(faults) : null,
-    }, ...(runner.ready === 'exit' ? { note: 'no handlers: exec to exit' } : {}) };
-  });
+  return list.map((runner, i) => row(runner, samples[i] ?? [], condition.limitS));
 }
 
 /** One CPU kept busy by a shell loop while `fn` runs. */
@@ -115,31 +127,45 @@ function besideBusyCore<T>(fn: () => T): T {
   }
 }
 
-export function windowFigures(helper: string, list: readonly Runner[], runs: { warm: number; cold: number; quota: number }, executable: string): Figure[] {
+export interface WindowRuns { warm: number; cold: number; quota: number; small: number; smallLimitS: number }
+
+/** The conditions that need root: the page cache and cgroups. */
+function rootConditions(runs: WindowRuns, ra: number | null): Condition[] {
+  const cold = () => void dropCaches();
+  return [
+    { id: '7c', title: `cold page cache (\`drop_caches\` before each run; read-ahead of the executable's disk: ${ra ?? 'unknown'} kB)`, runs: runs.cold, limitS: 60, before: cold },
+    ...[50, 10, 5].map((percent, i) => ({
+      id: `7${'def'[i]}`, title: `CPU quota of ${percent} % of one CPU (cpu.cfs_quota_us, period 100 ms)`, runs: runs.quota, limitS: 120,
+      cgroup: () => cpuQuota(percent),
+    })),
+    ...[32, 16].map((mib, i) => ({
+      id: `7${'gh'[i]}`, title: `cold page cache, in a ${mib} MiB memory cgroup (a small pod, the first on its node)`, runs: runs.small, limitS: runs.smallLimitS,
+      before: cold, cgroup: () => memoryLimit(mib),
+    })),
+    { id: '7i', title: '16 MiB memory cgroup after the warm-up (page cache dropped, then the executable read once from outside the cgroup, as `vmtouch -t` does)', runs: runs.small, limitS: runs.smallLimitS,
+      before: (runner) => { cold(); warmUp(runner.argv[0] ?? ''); }, cgroup: () => memoryLimit(16) },
+  ];
+}
+
+export function windowFigures(helper: string, list: readonly Runner[], runs: WindowRuns, executable: string): Figure[] {
   const root = process.getuid?.() === 0;
-  const ra = readAheadKb(executable);
   const conditions: Condition[] = [
     { id: '7a', title: 'idle machine', runs: runs.warm, limitS: 30 },
     { id: '7b', title: 'beside a busy core (a shell loop on one of the CPUs)', runs: runs.warm, limitS: 30 },
-    ...(root ? [
-      { id: '7c', title: `cold page cache (\`drop_caches\` before each run; read-ahead of the executable's disk: ${ra ?? 'unknown'} kB)`, runs: runs.cold, limitS: 60, before: dropCaches },
-      ...[50, 10, 5].map((percent, i) => ({
-        id: `7${'def'[i]}`, title: `CPU quota of ${percent} % of one CPU (cpu.cfs_quota_us, period 100 ms)`, runs: runs.quota, limitS: 120,
-        cgroup: () => cpuQuota(percent),
-      })),
-    ] : []),
+    ...(root ? rootConditions(runs, readAheadKb(executable)) : []),
   ];
   const metrics = [
     { key: 'readyMs', label: 'exec to handlers', unit: 'ms' },
     { key: 'stopMs', label: 'SIGTERM to exit', unit: 'ms' },
     { key: 'faults', label: 'major faults by then', unit: '' },
   ];
+  const peak = { key: 'peakKb', label: 'cgroup memory peak', unit: 'kB' };
   return conditions.map((condition) => ({
     id: condition.id,
     title: `Start-up window: ${condition.title}`,
     method: `Median (range) of ${condition.runs} runs, programs taking turns; each PID 1 of a new PID namespace, its /proc status read every 200 µs by bench/helper.c until its handlers are in place (pause.ts: SIGCHLD ignored, set after its SIGTERM handler; C pause: SIGCHLD caught, set last; tini: its child started, after it blocked its signals), then SIGTERM.`
-      + (root ? '' : ' Cold page cache and CPU quotas need root: not measured.'),
-    metrics,
+      + (root ? '' : ' Cold page cache, CPU quotas and memory limits need root: not measured.'),
+    metrics: condition.cgroup && condition.id >= '7g' ? [...metrics, peak] : metrics,
     rows: condition.id === '7b' ? besideBusyCore(() => measure(helper, list, condition)) : measure(helper, list, condition),
   }));
 }
