@@ -1,10 +1,11 @@
-// npm run bench [-- --quick] [--out DIR] [--only 1,2,3,4,5,6,7]
+// npm run bench [-- --quick] [--out DIR] [--only 1,2,3,4,5,6,7] [--name NAME]
 // npm run bench -- density [...]: the density bench, bench/density.ts (npm run bench:density)
 //
 // pause.ts beside tini, dumb-init and catatonit (each when installed) and the
 // Node floor. Linux only; root, or under `unshare --user --map-root-user`.
 // Installs nothing. Writes DIR/latest.md, latest.json and ratios.svg
-// (DIR: bench/results). --quick (or BENCH_QUICK=1): a few iterations, for CI.
+// (DIR: bench/results); with --name NAME, DIR/NAME.md, NAME.json and NAME.svg
+// (a run of some figures only, kept beside the full run). --quick (or BENCH_QUICK=1): a few iterations, for CI.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
@@ -31,6 +32,7 @@ const { values } = parseArgs({ options: {
   quick: { type: 'boolean', default: process.env['BENCH_QUICK'] === '1' },
   out: { type: 'string', default: join(root, 'bench', 'results') },
   only: { type: 'string', default: '1,2,3,4,5,6,7' },
+  name: { type: 'string' },
 } });
 const quick = values.quick;
 const only = new Set(values.only.split(','));
@@ -112,7 +114,8 @@ const write = (name: string, text: string) => {
   writeFileSync(`${file}.tmp`, text);
   renameSync(`${file}.tmp`, file);
 };
-write('ratios.svg', svg(results));
-write('latest.json', `${JSON.stringify({ ...results, ratios: ratios(figures), targets: targets(figures) }, null, 2)}\n`);
-write('latest.md', markdown(results, 'ratios.svg'));
-log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s: ${join(values.out, 'latest.md')}`);
+const names = values.name ? { md: `${values.name}.md`, json: `${values.name}.json`, svg: `${values.name}.svg` } : { md: 'latest.md', json: 'latest.json', svg: 'ratios.svg' };
+write(names.svg, svg(results));
+write(names.json, `${JSON.stringify({ ...results, ratios: ratios(figures), targets: targets(figures) }, null, 2)}\n`);
+write(names.md, markdown(results, names.svg));
+log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s: ${join(values.out, names.md)}`);

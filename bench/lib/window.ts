@@ -22,6 +22,8 @@ export function runners(programs: readonly Program[], cPause: string | null): Ru
   for (const p of programs) {
     // Pause mode sets its SIGTERM handler, then SIGCHLD to SIG_IGN (src/pause.ts).
     if (p.id === 'pause') out.push({ program: 'pause', label: 'pause.ts (pause mode)', ready: 'sigign:17', argv: [p.path] });
+    // Init mode sets its handlers, then spawns: its child is the sign (src/init.ts).
+    if (p.id === 'pause') out.push({ program: 'pause', label: 'pause.ts -- sleep 1000 (init mode)', ready: 'child', argv: [p.path, '--', 'sleep', '1000'] });
     // The floor has no handler to wait for: exec to its exit is Node's least start-up.
     if (p.id === 'floor') out.push({ program: 'floor', label: 'Node floor (exec to exit)', ready: 'exit', argv: [p.path, '-v'] });
     // tini blocks every signal before it spawns; /proc shows no mask while it waits in sigtimedwait.
