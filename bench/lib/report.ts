@@ -111,7 +111,7 @@ export function markdown(results: Results, chart: string): string {
   const parts = [
     `# Benchmark results${results.quick ? ' (quick mode: few iterations, figures not meaningful)' : ''}`,
     '',
-    `${results.date} · Linux ${results.machine.kernel} · ${results.machine.cpus} CPUs · load average ${results.machine.load.map((l) => l.toFixed(2)).join(' ')} at the start, ${results.machine.loadAtEnd.map((l) => l.toFixed(2)).join(' ')} at the end (a storm of 10,000 runnable orphans raises it) · ${results.machine.node}`,
+    `${results.date} · Linux ${results.machine.kernel} · ${results.machine.cpus} CPUs · load average ${results.machine.load.map((l) => l.toFixed(2)).join(' ')} at the start, ${results.machine.loadAtEnd.map((l) => l.toFixed(2)).join(' ')} at the end${results.figures.some((f) => f.id.startsWith('4')) ? ' (a storm of 10,000 runnable orphans raises it)' : ''} · ${results.machine.node}`,
     '',
     `Programs: ${Object.entries(results.tools).map(([k, v]) => `${k} ${v}`).join(' · ')}. Made by \`npm run bench\` (bench/run.ts). Cells: median (range). "floor": an empty SEA from the same build and execArgv. Ratios are of the medians; 0 ÷ 0 counts as 1×.`,
     '',

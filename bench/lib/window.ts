@@ -33,7 +33,7 @@ export function runners(programs: readonly Program[], cPause: string | null): Ru
   return out;
 }
 
-interface Once { readyMs: number; faults: number; stopMs: number; peakKb: number }
+interface Once { readyMs: number; faults: number; stopMs: number; peakKb: number; killed: boolean }
 
 /** One run; readyMs is NaN when the program was not ready within limitS (a thrashing start in a small pod). */
 function once(helper: string, runner: Runner, cgroup: RunCgroup | undefined, limitS: number): Once {
@@ -44,10 +44,13 @@ function once(helper: string, runner: Runner, cgroup: RunCgroup | undefined, lim
     throw new Error(`${runner.label}: helper window failed: ${out.stdout.trim() || out.stderr.trim()}`);
   }
   const peakKb = cgroup?.peakKb?.() ?? Number.NaN;
-  if (ready < 0) return { readyMs: Number.NaN, faults: Number.NaN, stopMs: Number.NaN, peakKb };
+  if (ready < 0) return { readyMs: Number.NaN, faults: Number.NaN, stopMs: Number.NaN, peakKb, killed: false };
+  // Not gone within 10 s of the SIGTERM (Docker's stop timeout): the helper sent SIGKILL.
+  const killed = runner.ready !== 'exit' && (status & 0x7f) === 9;
   // The floor exits by itself: no stop to time. tini exits as its child did, 143.
-  if (runner.ready !== 'exit' && status !== 0 && status !== 143 << 8) throw new Error(`${runner.label}: wait status ${status} after SIGTERM`);
-  return { readyMs: ready / 1e6, faults: runner.ready === 'exit' ? Number.NaN : faults, stopMs: runner.ready === 'exit' ? Number.NaN : stopNs / 1e6, peakKb };
+  if (runner.ready !== 'exit' && !killed && status !== 0 && status !== 143 << 8) throw new Error(`${runner.label}: wait status ${status} after SIGTERM`);
+  const stopMs = runner.ready === 'exit' || killed ? Number.NaN : stopNs / 1e6;
+  return { readyMs: ready / 1e6, faults: runner.ready === 'exit' ? Number.NaN : faults, stopMs, peakKb, killed };
 }
 
 /** The read-ahead of the block device holding `file` (kB), or null when unknown. */
@@ -92,6 +95,7 @@ function row(runner: Runner, samples: readonly Once[], limitS: number): Row {
   const notes = [
     ...(runner.ready === 'exit' ? ['no handlers: exec to exit'] : []),
     ...(ready.length < samples.length ? [`not ready within ${limitS} s in ${samples.length - ready.length} of ${samples.length} runs`] : []),
+    ...(samples.some((x) => x.killed) ? [`not exited within 10 s of the SIGTERM in ${samples.filter((x) => x.killed).length} of ${samples.length} runs`] : []),
   ];
   return { program: runner.program, label: runner.label, values: {
     readyMs: of(ready.map((x) => x.readyMs)),
