@@ -1,5 +1,5 @@
 // npm run bench:density [-- --counts 1,10,50] [--parallel 4] [--image NAME] [--out DIR]
-//                           [--no-fit] [--fit-step-kb 512] [--orphans 200]
+//                           [--no-fit] [--fit-step-kb 512] [--orphans 200] [--name NAME]
 //       npm run bench:density -- --render DIR/density.json   (rewrites DIR's density.md and .svg from it)
 // (also: npm run bench -- density …)
 //
@@ -10,11 +10,12 @@
 // containerd 1.6, runc, podman, catatonit (static) and nsenter. Builds the
 // peer image itself; our image must exist: `npm run image` makes
 // localhost/pause.ts:VERSION (or pass --image, e.g. the tests' localhost/pause.ts:test).
-// Writes DIR/density.md, density.json and density.svg (DIR: bench/results).
+// Writes DIR/density.md, density.json and density.svg (DIR: bench/results); with
+// --name NAME, DIR/NAME.md, NAME.json and NAME.svg (a partial run kept beside the full one).
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startContainerd, type Containerd } from '../tools/cri/containerd.ts';
 import { criClient } from '../tools/cri/client.ts';
@@ -50,6 +51,7 @@ function options() {
       'fit-step-kb': { type: 'string', default: '512' },
       orphans: { type: 'string', default: '200' },
       render: { type: 'string' },
+      name: { type: 'string', default: 'density' },
     } });
     const counts = values.counts.split(',').map(Number);
     const whole = (value: number, what: string) => {
@@ -58,7 +60,7 @@ function options() {
     };
     counts.forEach((n) => whole(n, '--counts: each count'));
     return {
-      render: values.render, counts, image: values.image, out: values.out, fit: !values['no-fit'],
+      render: values.render, name: values.name, counts, image: values.image, out: values.out, fit: !values['no-fit'],
       parallel: whole(Number(values.parallel), '--parallel'),
       fitStepKb: whole(Number(values['fit-step-kb']), '--fit-step-kb'),
       orphans: whole(Number(values.orphans), '--orphans'),
@@ -70,22 +72,22 @@ function options() {
 
 const opts = options();
 
-function writeResults(dir: string, results: DensityResults): void {
+function writeResults(dir: string, name: string, results: DensityResults): void {
   mkdirSync(dir, { recursive: true });
   const write = (name: string, text: string) => {
     const file = join(dir, name);
     writeFileSync(`${file}.tmp`, text);
     renameSync(`${file}.tmp`, file);
   };
-  write('density.json', `${JSON.stringify(results, null, 2)}\n`);
-  write('density.svg', svg(results));
-  write('density.md', markdown(results, 'density.svg'));
+  write(`${name}.json`, `${JSON.stringify(results, null, 2)}\n`);
+  write(`${name}.svg`, svg(results));
+  write(`${name}.md`, markdown(results, `${name}.svg`));
 }
 
 if (opts.render !== undefined) {
   // The report again from a run's figures (after a change to the report, not to what is measured).
   try {
-    writeResults(dirname(opts.render), JSON.parse(readFileSync(opts.render, 'utf8')) as DensityResults);
+    writeResults(dirname(opts.render), basename(opts.render, '.json'), JSON.parse(readFileSync(opts.render, 'utf8')) as DensityResults);
   } catch (error) {
     fail(`cannot render ${opts.render}: ${(error as Error).message.split('\n')[0]}`);
   }
@@ -162,6 +164,8 @@ try {
   }
   if (opts.fit) {
     for (const runtime of both) fitResults.push(await fit(runtime, opts.orphans, opts.fitStepKb, log));
+    // The first pod on a node, or the first after its pages were evicted: charged for what its start reads.
+    if (process.getuid?.() === 0) for (const runtime of both) fitResults.push(await fit(runtime, opts.orphans, opts.fitStepKb, log, true));
   }
   const versions = { containerd: firstLine('containerd', ['--version']).replace(/^containerd \S+ /, 'containerd '), runc: firstLine('runc', ['--version']) };
   await cleanUp();
@@ -177,9 +181,9 @@ try {
     made: { cgroupRoot, peerImage: peerTag, containerdDirs: runtimes.map((r) => r.containerd.dir) },
     tookS: (Date.now() - begin) / 1000,
   };
-  writeResults(opts.out, results);
+  writeResults(opts.out, opts.name, results);
   const left = [...seriesResults, ...coldResults].flatMap((r) => r.leftovers);
-  log(`done in ${results.tookS.toFixed(0)} s: ${join(opts.out, 'density.md')}`);
+  log(`done in ${results.tookS.toFixed(0)} s: ${join(opts.out, `${opts.name}.md`)}`);
   if (left.length > 0) fail(`left behind: ${left.join(', ')}`);
 } catch (error) {
   await cleanUp();

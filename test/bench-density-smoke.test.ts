@@ -15,7 +15,7 @@ type Numbers = Record<string, number>;
 interface Results {
   series: { image: string; n: number; runMs: number[]; samples: Numbers[]; stopRemoveMs: number[]; leftovers: string[] }[];
   cold: { image: string; sample: Numbers; leftovers: string[] }[];
-  fit: { image: string; limitKb: number | null; trials: unknown[] }[];
+  fit: { image: string; limitKb: number | null; cold: boolean; trials: { upMs?: number; stopMs?: number }[] }[];
   made: { cgroupRoot: string; peerImage: string; containerdDirs: string[] };
 }
 
@@ -41,6 +41,7 @@ describe.skipIf(skip)('npm run bench:density with N = 2', () => {
     expect(readFileSync(join(out, 'density.svg'), 'utf8')).toMatch(/^<svg[\s\S]*<polyline[\s\S]*<\/svg>\n$/);
     const md = readFileSync(join(out, 'density.md'), 'utf8');
     for (const heading of ['## Per sandbox', '## In total', '## The first sandbox from a cold page cache', '## The smallest pod it fits', '## Left behind']) expect(md).toContain(heading);
+    if (process.getuid?.() === 0) expect(md).toMatch(/\| pause\.ts[^|]*\| \*\*cold\*\* \| [\d.]+ MiB \|/);
     expect(md).toMatch(/load average [\d.]+ [\d.]+ [\d.]+ at the start/);
   });
 
@@ -56,9 +57,16 @@ describe.skipIf(skip)('npm run bench:density with N = 2', () => {
     expect(results.series.find((s) => s.image === 'catatonit')?.samples.map((x) => x.threads)).toEqual([1, 1]);
   });
 
-  it('finds a memory limit each pause fits in', () => {
-    expect(results.fit.map((f) => f.image).sort()).toEqual([...IMAGES].sort());
-    for (const f of results.fit) expect(f.limitKb, f.image).toBeGreaterThan(0);
+  it('finds a memory limit each pause fits in, from a warm page cache and (as root) a cold one', () => {
+    const of = (cold: boolean) => results.fit.filter((f) => f.cold === cold).map((f) => f.image).sort();
+    expect(of(false)).toEqual([...IMAGES].sort());
+    expect(of(true)).toEqual(process.getuid?.() === 0 ? [...IMAGES].sort() : []);
+    for (const f of results.fit) {
+      expect(f.limitKb, `${f.image}${f.cold ? ' cold' : ''}`).toBeGreaterThan(0);
+      // The start and the stop at the limit that fits were both timed.
+      const fitting = f.trials.find((t) => 'upMs' in t && 'stopMs' in t);
+      expect(Number.isFinite(fitting?.upMs) && Number.isFinite(fitting?.stopMs), `${f.image}${f.cold ? ' cold' : ''}`).toBe(true);
+    }
   });
 
   it('leaves nothing behind: no sandbox, shim, mount, cgroup, containerd, directory or image', () => {

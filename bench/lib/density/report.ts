@@ -130,11 +130,18 @@ export function markdown(results: DensityResults, chart: string): string {
     '',
     '## The smallest pod it fits',
     '',
-    `The lowest memory limit on the pod's cgroup (the sandbox's cgroup_parent; ${results.runtime.cgroup.startsWith('cgroup v1') ? 'memory.limit_in_bytes' : 'memory.max'}) at which the pause starts, reaps ${results.fit[0]?.orphans ?? 0} orphans made in its PID namespace (from the host, by \`nsenter\`; the storm's shells are not charged to the pod) and exits on SIGTERM, with no OOM kill in the pod. Bisection, warm page cache: file pages already cached are charged to whoever read them first. The limit also covers \`runc init\`, which runs in the sandbox's cgroup before it executes the pause.`,
+    `The lowest memory limit on the pod's cgroup (the sandbox's cgroup_parent; ${results.runtime.cgroup.startsWith('cgroup v1') ? 'memory.limit_in_bytes' : 'memory.max'}) at which the pause starts, reaps ${results.fit[0]?.orphans ?? 0} orphans made in its PID namespace (from the host, by \`nsenter\`; the storm's shells are not charged to the pod) and exits on SIGTERM, with no OOM kill in the pod. Bisection. Warm rows: the page cache already holds the image, whose pages stay charged to whoever read them first. The limit also covers \`runc init\`, which runs in the sandbox's cgroup before it executes the pause.`,
     '',
-    row(['image', 'fits in', 'does not fit in', 'trials']),
-    row(['---', '---', '---', '---']),
-    ...results.fit.map((f) => row([label(f.image), f.limitKb === null ? 'not found' : `${num(f.limitKb / 1024)} MiB`, f.failedKb === null ? '—' : `${num(f.failedKb / 1024)} MiB (${f.trials.find((t) => t.limitKb === f.failedKb)?.why ?? ''})`, String(f.trials.length)])),
+    'Cold rows: the page cache dropped before each trial, so the pod is charged for every page of the executable its start reads (the first pod on a node, or the first after those pages were evicted). "Up" is from RunPodSandbox\'s return to the pause up; "SIGTERM to exit" includes writing its line to the log.',
+    '',
+    row(['image', 'page cache', 'fits in', 'up (ms)', 'SIGTERM to exit (ms)', 'does not fit in', 'trials']),
+    row(['---', '---', '---', '---', '---', '---', '---']),
+    ...results.fit.map((f) => {
+      const fitting = f.trials.find((t) => t.limitKb === f.limitKb);
+      return row([label(f.image), f.cold ? '**cold**' : 'warm', f.limitKb === null ? 'not found' : `${num(f.limitKb / 1024)} MiB`,
+        fitting?.upMs === undefined ? '—' : num(fitting.upMs), fitting?.stopMs === undefined ? '—' : num(fitting.stopMs),
+        f.failedKb === null ? '—' : `${num(f.failedKb / 1024)} MiB (${f.trials.find((t) => t.limitKb === f.failedKb)?.why ?? ''})`, String(f.trials.length)]);
+    }),
     '',
     '## Left behind',
     '',
