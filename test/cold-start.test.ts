@@ -1,10 +1,11 @@
 // Pause mode from a cold page cache in a small pod. The executable's pages
 // are charged to the memory cgroup that first reads them: the first pod on a
 // node pays for Node's start-up working set, and in a small pod it thrashes
-// (docs/benchmarks.md, "Cold start"). Here pause runs as PID 1 of a new PID
-// namespace inside a memory cgroup of 32 MiB right after the page cache was
-// dropped, and of 16 MiB after the warm-up docs/benchmarks.md documents
-// (`vmtouch -t` on the executable from outside the pod). Each must become
+// (docs/benchmarks.md, "The start-up window and small pods"). Here pause runs
+// as PID 1 of a new PID namespace inside a memory cgroup of 32 MiB right
+// after the page cache was dropped, and of 16 MiB after the warm-up that
+// docs/benchmarks.md documents (`vmtouch -t` on the executable from outside
+// the pod). Each must become
 // ready and exit 0 on SIGTERM, within a deadline taken from a warm start
 // measured here. Needs root (drop_caches, cgroups).
 import { writeFileSync } from 'node:fs';

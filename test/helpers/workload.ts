@@ -97,8 +97,9 @@ export function sizeByRate(rate: OrphanRate, sizing: Sizing): Sized {
 /**
  * How many times longer a start from a cold page cache in a memory-limited
  * cgroup took here than a warm start: 32 MiB, pause mode, a disk with 8 MiB
- * of read-ahead (this machine's): 9–19 s against 50–100 ms warm, with other
- * work on the machine (docs/benchmarks.md, "Cold start").
+ * of read-ahead (this machine's): 4.7–19 s against 40–100 ms warm, with
+ * other work on the machine (docs/benchmarks.md, "The start-up window and
+ * small pods").
  */
 export const COLD_OVER_WARM = 200;
 
