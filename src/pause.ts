@@ -1,24 +1,29 @@
 // Pause mode: hold the pod's namespaces, reap every orphan, stop on SIGINT or
 // SIGTERM. Behaves as Kubernetes' build/pause/linux/pause.c, with one change
 // in how it reaps (below).
-import { exitNow, ignoreSignal, nameMainThread, reapOne } from './libc.ts';
 import { writeStderr } from './log.ts';
 import { ALL_SIGNALS, pauseDisposition, STOP_DESCRIPTIONS } from './signals.ts';
 import { onSignal } from './signal-events.ts';
 import { keepAlive } from './keep-alive.ts';
 
-export function runPause(): void {
+export async function runPause(): Promise<void> {
   // First the two stop signals: until their handlers are in place a SIGTERM
   // is lost (Node's own start-up handler re-raises it with the default
   // action, which PID 1 does not get). They need no node:ffi, so they come
-  // before the C library is loaded; everything else waits for them.
+  // before the C library is loaded (≈0.35 ms: src/libc.ts binds its
+  // functions as it loads); everything else waits for them.
+  const loading = import('./libc.ts');
   for (const signo of ALL_SIGNALS) {
     if (pauseDisposition(signo) !== 'stop') continue;
     onSignal(signo, () => {
       writeStderr(`Shutting down, got signal: ${STOP_DESCRIPTIONS[signo]}\n`);
-      exitNow(0);
+      // Loaded by then in the executable (the bundle loads it in the
+      // microtask after this function's first await); the sources load it
+      // from a file, so a signal may come first.
+      void loading.then((libc) => libc.exitNow(0));
     });
   }
+  const { ignoreSignal, nameMainThread, reapOne } = await loading;
   // ps, pgrep and busybox ps know the process by this name (src/libc.ts);
   // before the dispositions below, which the tests take for "ready".
   nameMainThread('pause');
