@@ -98,6 +98,10 @@ await step('7', 'start-up window', () => {
     log('start-up window: needs bench/helper.c (a C compiler); not measured');
     return [];
   }
+  if (process.getuid?.() !== 0) {
+    log('start-up window: needs root (a PID namespace per run, cgroups, drop_caches); not measured');
+    return [];
+  }
   return windowFigures(helper, runners(programs, buildCPause(root, join(root, '.tmp', 'bench'))), sizes.window, pause);
 });
 

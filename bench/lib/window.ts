@@ -135,7 +135,7 @@ function besideBusyCore<T>(fn: () => T): T {
 
 export interface WindowRuns { warm: number; cold: number; quota: number; small: number; smallLimitS: number }
 
-/** The conditions that need root: the page cache and cgroups. */
+/** The conditions that change the page cache or run in cgroups. */
 function rootConditions(runs: WindowRuns, ra: number | null): Condition[] {
   const cold = () => void dropCaches();
   return [
@@ -154,11 +154,11 @@ function rootConditions(runs: WindowRuns, ra: number | null): Condition[] {
 }
 
 export function windowFigures(helper: string, list: readonly Runner[], runs: WindowRuns, executable: string): Figure[] {
-  const root = process.getuid?.() === 0;
+  // Root only (bench/run.ts): each run is PID 1 of a new PID namespace, in cgroups of its own.
   const conditions: Condition[] = [
     { id: '7a', title: 'idle machine', runs: runs.warm, limitS: 30 },
     { id: '7b', title: 'beside a busy core (a shell loop on one of the CPUs)', runs: runs.warm, limitS: 30 },
-    ...(root ? rootConditions(runs, readAheadKb(executable)) : []),
+    ...rootConditions(runs, readAheadKb(executable)),
   ];
   const metrics = [
     { key: 'readyMs', label: 'exec to handlers', unit: 'ms' },
@@ -169,8 +169,7 @@ export function windowFigures(helper: string, list: readonly Runner[], runs: Win
   return conditions.map((condition) => ({
     id: condition.id,
     title: `Start-up window: ${condition.title}`,
-    method: `Median (range) of ${condition.runs} runs, programs taking turns; each PID 1 of a new PID namespace, its /proc status read every 200 µs by bench/helper.c until its handlers are in place (pause.ts: SIGCHLD ignored, set after its SIGTERM handler; C pause: SIGCHLD caught, set last; tini: its child started, after it blocked its signals), then SIGTERM.`
-      + (root ? '' : ' Cold page cache, CPU quotas and memory limits need root: not measured.'),
+    method: `Median (range) of ${condition.runs} runs, programs taking turns; each PID 1 of a new PID namespace, its /proc status read every 200 µs by bench/helper.c until its handlers are in place (pause mode: SIGCHLD ignored, set after its SIGTERM handler; init mode and tini: the child started, after the handlers; C pause: SIGCHLD caught, set last), then SIGTERM.`,
     metrics: condition.cgroup && condition.id >= '7g' ? [...metrics, peak] : metrics,
     rows: condition.id === '7b' ? besideBusyCore(() => measure(helper, list, condition)) : measure(helper, list, condition),
   }));
