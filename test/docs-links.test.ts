@@ -2,7 +2,9 @@
 // its anchor is a heading of the target as GitHub numbers them. Pure: reads
 // files, runs nothing, needs no build.
 import { describe, expect, it } from 'vitest';
-import { anchorsOf, headingText, linksOf, markdownFilesIn, problemsOf, repositoryFiles, slug, type Files } from './helpers/markdown.ts';
+import {
+  anchorsOf, codePathsOf, headingText, linksOf, markdownFilesIn, missingCodePathsOf, problemsOf, repositoryFiles, slug, type Files,
+} from './helpers/markdown.ts';
 import { ROOT } from './helpers/paths.ts';
 
 describe('slug', () => {
@@ -100,6 +102,23 @@ describe('problemsOf', () => {
   });
 });
 
+describe('codePathsOf', () => {
+  it('takes code spans that name the repository\'s paths, with their lines, and nothing in fenced code', () => {
+    const markdown = 'Read `src/init.ts` and `src/libc.ts:42`, `Dockerfile`,\n`npm test`, `/etc/x.conf`, `dist/pause`.\n\n```\n`src/fenced.ts`\n```\nand ``test/a b.ts`` `test/image/`';
+    expect(codePathsOf(markdown)).toEqual([
+      { path: 'src/init.ts', line: 1 }, { path: 'src/libc.ts', line: 1 }, { path: 'Dockerfile', line: 1 },
+      { path: 'test/image/', line: 7 },
+    ]);
+  });
+  it('reports a path that exists neither from the root nor beside the file', () => {
+    const files = filesOf({ 'docs/a.md': '`src/x.ts` `src/gone.ts` `docs/a.md` `scripts/`\n`test/old.test.ts`', 'src/x.ts': '', 'scripts/b.ts': '' });
+    expect(missingCodePathsOf('docs/a.md', files)).toEqual([
+      'docs/a.md:1: `src/gone.ts` does not exist',
+      'docs/a.md:2: `test/old.test.ts` does not exist',
+    ]);
+  });
+});
+
 describe('the repository\'s Markdown', () => {
   const markdown = markdownFilesIn(ROOT);
   it('includes the README, the docs and the bench results, and nothing from node_modules', () => {
@@ -108,5 +127,8 @@ describe('the repository\'s Markdown', () => {
   });
   it.each(markdown)('%s: every relative link resolves', (file) => {
     expect(problemsOf(file, repositoryFiles(ROOT))).toEqual([]);
+  });
+  it.each(markdown.filter((file) => file === 'README.md' || file.startsWith('docs/')))('%s: every file named in a code span exists', (file) => {
+    expect(missingCodePathsOf(file, repositoryFiles(ROOT))).toEqual([]);
   });
 });
