@@ -1,16 +1,6 @@
 // Process tree from /proc: who descends from whom.
 import { readdirSync, readFileSync } from 'node:fs';
-
-/**
- * The parent pid from the text of /proc/PID/stat. The second field is the
- * command name in parentheses and may itself contain spaces and ')', so the
- * fields are counted from the last ')'.
- */
-export function parentFromStat(stat: string): number | null {
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ppid = Number(fields[1]);
-  return Number.isInteger(ppid) ? ppid : null;
-}
+import { parseStat } from './proc-stat.ts';
 
 /**
  * False only when the kernel's own lists (/proc/PID/task/TID/children) say
@@ -51,8 +41,8 @@ export function descendantsOf(root: number, procRoot = '/proc'): number[] | null
     } catch {
       continue; // exited while we looked
     }
-    const ppid = parentFromStat(stat);
-    if (ppid === null) continue;
+    const ppid = parseStat(stat)?.ppid;
+    if (ppid === undefined) continue;
     const siblings = children.get(ppid);
     if (siblings) siblings.push(Number(entry));
     else children.set(ppid, [Number(entry)]);

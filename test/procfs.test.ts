@@ -4,7 +4,8 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { descendantsOf, otherThreadsAccepting, parentFromStat } from '../src/procfs.ts';
+import { parseStat } from '../src/proc-stat.ts';
+import { descendantsOf, otherThreadsAccepting } from '../src/procfs.ts';
 import { descendants, readProc, start, waitFor } from './helpers/process.ts';
 
 // comm is the executable's file name (first 15 bytes); these names put ') ',
@@ -26,7 +27,7 @@ function stat(pid: number): string {
   return text;
 }
 
-describe('parentFromStat', () => {
+describe('parseStat', () => {
   it.each(NASTY)('a real process named %j', async (name) => {
     const sleeper = start(copyAs('/bin/sleep', name), ['100']);
     const pid = sleeper.pid;
@@ -35,11 +36,14 @@ describe('parentFromStat', () => {
       const current = stat(pid);
       return current.includes(`(${name})`) ? current : undefined;
     });
-    expect(parentFromStat(text)).toBe(process.pid);
+    expect(parseStat(text)).toMatchObject({ comm: name, ppid: process.pid });
   });
 
-  it('a plain stat line', () => expect(parentFromStat('4242 (sleep) S 17 4242 17 0 -1 4194304 100')).toBe(17));
-  it('garbage is null, not a number', () => expect(parentFromStat('4242 (sleep)')).toBeNull());
+  it('a full stat line', () => {
+    const line = '4242 (sl) p) S 17 4240 17 34816 4240 4194304 100 0 7 0 12 34 0 0 20 0 1 0 5 0 0';
+    expect(parseStat(line)).toEqual({ comm: 'sl) p', state: 'S', ppid: 17, pgrp: 4240, session: 17, tpgid: 4240, majflt: 7, utime: 12, stime: 34 });
+  });
+  it.each(['4242 (sleep)', '', 'nothing here', '4242 (sleep) S x'])('%j is null, not numbers', (text) => expect(parseStat(text)).toBeNull());
 });
 
 describe('descendantsOf', () => {
