@@ -7,7 +7,7 @@ import { PAUSE } from './helpers/paths.ts';
 import { run } from './helpers/process.ts';
 import { missingCommands } from './helpers/requires.ts';
 
-const skip = missingCommands(['busybox', 'ldd', 'chroot', 'unshare']);
+const skip = missingCommands(['busybox', 'readelf', 'chroot', 'unshare']);
 let root = '';
 let remove = (): void => {};
 

@@ -11,7 +11,7 @@ import { ensureContainersConf, importGlibcBusyboxImage, podman, podmanQuiet, wit
 import { childrenOf, onCleanup, readProc, run, waitFor } from './helpers/process.ts';
 import { missingCommands } from './helpers/requires.ts';
 
-const skip = missingCommands(['podman', 'runc', 'ldd', 'tar', 'busybox']);
+const skip = missingCommands(['podman', 'runc', 'readelf', 'tar', 'busybox']);
 
 const IMAGE = `localhost/pause-test-glibc-busybox:${process.pid}`;
 const INIT = ['--init', '--init-path', PAUSE];

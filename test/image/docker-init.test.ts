@@ -16,7 +16,7 @@ import { DOCKER_TOOLS, useDockerd } from './helpers/dockerd.ts';
 import { podQuiet } from './helpers/engine.ts';
 import { BUSYBOX_IMAGE, ensureImages, IMAGES_TIMEOUT_MS } from './helpers/images.ts';
 
-const skip = skipUnless(['podman', 'runc', 'debootstrap', 'flock', 'ldd', 'tar', ...DOCKER_TOOLS]);
+const skip = skipUnless(['podman', 'runc', 'debootstrap', 'flock', 'readelf', 'tar', ...DOCKER_TOOLS]);
 const GLIBC_IMAGE = `localhost/pause-test-docker-glibc:${process.pid}`;
 /** How long a container may take to show what it was asked to, on a slow, shared machine. */
 const CONTAINER_MS = 60_000;
