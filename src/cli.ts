@@ -49,6 +49,7 @@ PAUSE_ one is not set):
       --verbose                 log spawn, each forwarded signal and the exit   PAUSE_VERBOSE=1
   -v, -vv, -vvv                 with COMMAND: tini's verbosity; -v and up turn on --verbose
   -v                            without COMMAND: print the version and exit (pause.c's flag)
+  -V                            the same, COMMAND or not (pause.c takes -v in any case)
       --version                 the same, and the git commit it was built from
                                 (" - git.COMMIT", which Docker's init probe reads)
   -h, --help                    print this help and exit

@@ -1,6 +1,6 @@
 // parseArgs: argv + environment → configuration. Pure, so tested directly.
 import { describe, expect, it } from 'vitest';
-import { parseArgs, type Config, type Environment, type InitOptions } from '../src/cli.ts';
+import { parseArgs, USAGE, type Config, type Environment, type InitOptions } from '../src/cli.ts';
 import { SIGHUP, SIGINT, SIGTERM, SIGUSR1 } from '../src/signals.ts';
 
 /** The init options for argv, failing the test if the parse is not an init config. */
@@ -23,6 +23,18 @@ function mode(argv: readonly string[]): Config['mode'] {
   if (!parsed.ok) throw new Error(parsed.error);
   return parsed.value.mode;
 }
+
+describe('the usage text', () => {
+  // Every short option the parser takes, found by trying each letter, with a value where one is wanted.
+  const accepted = [...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'].filter((letter) => {
+    const parsed = parseArgs([`-${letter}`, '1', '--', 'true'], {});
+    return parsed.ok || !parsed.error.startsWith(`unknown option '-${letter}'`);
+  });
+  it('names every short option the parser takes', () => {
+    expect(accepted.length).toBeGreaterThan(8);
+    expect(accepted.filter((letter) => !new RegExp(`^\\s+(?:-\\w, )?-${letter}\\b`, 'm').test(USAGE))).toEqual([]);
+  });
+});
 
 describe('modes', () => {
   it('no arguments is pause mode', () => expect(mode([])).toBe('pause'));
