@@ -1,6 +1,8 @@
 // Every relative link in the project's Markdown lands: its file exists, and
 // its anchor is a heading of the target as GitHub numbers them. Pure: reads
 // files, runs nothing, needs no build.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   anchorsOf, codePathsOf, headingText, linksOf, markdownFilesIn, missingCodePathsOf, problemsOf, repositoryFiles, slug, type Files,
@@ -130,5 +132,15 @@ describe('the repository\'s Markdown', () => {
   });
   it.each(markdown.filter((file) => file === 'README.md' || file.startsWith('docs/')))('%s: every file named in a code span exists', (file) => {
     expect(missingCodePathsOf(file, repositoryFiles(ROOT))).toEqual([]);
+  });
+});
+
+describe('docs/design.md, "Layout"', () => {
+  it('names every module of src/', () => {
+    const design = readFileSync(join(ROOT, 'docs/design.md'), 'utf8');
+    const layout = design.slice(design.indexOf('\n## Layout'), design.indexOf('\n## ', design.indexOf('\n## Layout') + 1));
+    const modules = readdirSync(join(ROOT, 'src')).filter((file) => file.endsWith('.ts')).map((file) => `src/${file}`);
+    expect(modules.length).toBeGreaterThan(10);
+    expect(modules.filter((module) => !layout.includes(`\`${module}\``))).toEqual([]);
   });
 });
