@@ -48,7 +48,12 @@ function build(image: string, platformArgs: string[]): void {
   const crossArgs = engine === 'podman' && passThrough.some((arg) => arg.startsWith('--platform'))
     ? ['--build-arg', `BUILDPLATFORM=linux/${arch() === 'arm64' ? 'arm64' : 'amd64'}`]
     : [];
-  const built = spawnSync(engine, ['build', '--tag', image, ...platformArgs, ...crossArgs, ...passThrough, root], { stdio: 'inherit' });
+  // The builder's apt-get reaches Debian's mirror as the host does. On a
+  // bridge network its DNS goes through the engine's NAT, which does not reach
+  // every machine's resolver (seen: "Temporary failure resolving" in podman
+  // 4.3's default network while the host resolved the same name).
+  const network = ['--network=host'];
+  const built = spawnSync(engine, ['build', '--tag', image, ...network, ...platformArgs, ...crossArgs, ...passThrough, root], { stdio: 'inherit' });
   if (built.status !== 0) process.exit(built.status ?? 1);
 }
 

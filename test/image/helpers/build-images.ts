@@ -40,7 +40,8 @@ if (labelOf(STAND_IN, 'io.github.pause-ts.stand-in') !== STAND_IN_RECIPE) {
 /** The pause image from the unmodified Dockerfile, labelled with what it was built from. */
 function buildPause(image: string, inputs: string, platformArgs: readonly string[]): void {
   // No layer cache: the builder stage is 1.3 GB the tests never need again.
-  execFileSync('podman', ['build', ...platformArgs, '--pull=never', '--layers=false', '--force-rm', '--label', `${LABEL}=${inputs}`, '--tag', image, ROOT],
+  // The host's network (scripts/image.ts says why).
+  execFileSync('podman', ['build', ...platformArgs, '--network=host', '--pull=never', '--layers=false', '--force-rm', '--label', `${LABEL}=${inputs}`, '--tag', image, ROOT],
     { stdio: ['ignore', 'inherit', 'inherit'] });
 }
 
