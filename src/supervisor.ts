@@ -22,9 +22,12 @@ export class Supervisor {
   private terminal: number | null = null;
   private readonly isPid1 = process.pid === 1;
   private readonly options: InitOptions;
+  /** /proc if it is pause's own PID namespace's, else null (src/procfs.ts, procState). */
+  private readonly procRoot: string | null;
 
-  constructor(options: InitOptions) {
+  constructor(options: InitOptions, procRoot: string | null) {
     this.options = options;
+    this.procRoot = procRoot;
   }
 
   /** The command runs as `pid`; `terminal`: the descriptor of the terminal it was given, or null. */
@@ -116,11 +119,12 @@ export class Supervisor {
    * the namespace (kill(-1) spares only the caller); otherwise only our own
    * descendants, found in /proc, since kill(-1) would reach every process of
    * the host that we may signal. No /proc is needed for either exit path.
+   * Never a /proc of another PID namespace: its pids name other processes here.
    */
   private signalTheRest(signals: readonly number[]): void {
     // Without /proc (init.ts has said so once), the command's process group
     // is what can be found: it outlives its leader while any member lives.
-    const targets = this.isPid1 ? [-1] : descendantsOf(process.pid) ?? [-this.child];
+    const targets = this.isPid1 ? [-1] : descendantsOf(process.pid, this.procRoot) ?? [-this.child];
     if (targets.length === 0) return;
     verbose(`sending ${signals.map(signalName).join(' and ')} to the processes that are left`, { count: this.isPid1 ? 'all' : targets.length });
     for (const pid of targets) for (const signo of signals) kill(pid, signo);
