@@ -16,6 +16,8 @@ export const EPERM = 1;
 export const ENOENT = 2;
 export const ESRCH = 3;
 const EINTR = 4;
+/** fork/clone: the task limit (RLIMIT_NPROC, a pids cgroup, threads-max) is reached. */
+const EAGAIN = 11;
 export const ENOEXEC = 8;
 const ECHILD = 10;
 export const EACCES = 13;
@@ -325,7 +327,21 @@ function spawnWith(args: readonly string[], actions: Buffer, attr: Buffer): Spaw
   const error = spawnp(pid, strings[0] ?? null, actions, attr, argv, environ());
   // `strings` must stay reachable until here: argv holds raw pointers into them.
   strings.length = 0;
-  return error ? spawnFailure(error, 'exec') : { ok: true, pid: pid.readInt32LE(0) };
+  return error ? spawnFailure(error, failedStep(error)) : { ok: true, pid: pid.readInt32LE(0) };
+}
+
+/**
+ * Which step of posix_spawnp failed, from its error alone (it returns the
+ * same number for both). glibc makes the child with clone(CLONE_VM |
+ * CLONE_VFORK) and returns clone's error; a child that was made passes the
+ * error of its file actions or of execve back through the memory they share.
+ * Only clone fails with EAGAIN here: execve does so only for a process whose
+ * real uid a set*uid call changed while over RLIMIT_NPROC (the kernel's
+ * PF_NPROC_EXCEEDED, cleared by pause's own exec, never set by posix_spawn
+ * without POSIX_SPAWN_RESETIDS), and no file action pause asks for can.
+ */
+function failedStep(error: Errno): string {
+  return error === EAGAIN ? 'fork' : 'exec';
 }
 
 /** The value of glibc's `char **environ`. */
