@@ -11,6 +11,15 @@ import { ALL_SIGNALS } from './signals.ts';
 // --- Constants, each with where it comes from (glibc 2.36 headers, Linux UAPI).
 /** <sys/wait.h>: return at once if no child has changed state. */
 const WNOHANG = 1;
+/** <bits/waitflags.h>: waitid reports stopped children (and, without WEXITED, only those). */
+const WSTOPPED = 2;
+/** <bits/types/idtype_t.h> via <sys/wait.h>: waitid's id is a pid. */
+const P_PID = 1;
+/** <bits/types/siginfo_t.h>: 128 bytes; si_pid at 16 (after si_signo, si_errno, si_code and padding), x86-64 and arm64. */
+const SIGINFO_BYTES = 128;
+const SIGINFO_PID = 16;
+/** <bits/signum-generic.h> */
+const SIGCONT = 18;
 /** <asm-generic/errno-base.h> */
 export const EPERM = 1;
 export const ENOENT = 2;
@@ -101,6 +110,24 @@ function bind<F>(name: string, args: CType[], result: CType): F {
 function lazy<A extends unknown[], R>(name: string, args: CType[], result: CType): (...a: A) => R {
   let resolved: ((...a: A) => R) | undefined;
   return (...a) => (resolved ??= bind<(...a: A) => R>(name, args, result))(...a);
+}
+
+/**
+ * As `lazy`, for what an older glibc lacks: null when the symbol is not there
+ * (resolving it throws `dlsym failed: … undefined symbol`).
+ */
+function optional<A extends unknown[], R>(name: string, args: CType[], result: CType): () => ((...a: A) => R) | null {
+  let resolved: ((...a: A) => R) | null | undefined;
+  return () => {
+    if (resolved === undefined) {
+      try {
+        resolved = bind<(...a: A) => R>(name, args, result);
+      } catch {
+        resolved = null;
+      }
+    }
+    return resolved;
+  };
 }
 
 // Called by both modes, or on init's forwarding path: resolved at once.
@@ -229,9 +256,12 @@ const addClose = lazy<[actions: Buffer, fd: number], number>('posix_spawn_file_a
 const addDup2 = lazy<[actions: Buffer, fd: number, to: number], number>('posix_spawn_file_actions_adddup2', ['pointer', 'int32', 'int32'], 'int32');
 // glibc ≥ 2.35: the child makes its own process group the terminal's
 // foreground group before it execs, so it never runs in the background.
-const addTcsetpgrp = lazy<[actions: Buffer, fd: number], number>('posix_spawn_file_actions_addtcsetpgrp_np', ['pointer', 'int32'], 'int32');
+// Older: pause does it after the spawn (foregroundAfterSpawn).
+const addTcsetpgrp = optional<[actions: Buffer, fd: number], number>('posix_spawn_file_actions_addtcsetpgrp_np', ['pointer', 'int32'], 'int32');
 // glibc ≥ 2.34: close every descriptor from a number up, in the child.
-const addClosefrom = lazy<[actions: Buffer, from: number], number>('posix_spawn_file_actions_addclosefrom_np', ['pointer', 'int32'], 'int32');
+// Older: Node's own descriptors are closed one by one (all are close-on-exec anyway).
+const addClosefrom = optional<[actions: Buffer, from: number], number>('posix_spawn_file_actions_addclosefrom_np', ['pointer', 'int32'], 'int32');
+const waitid = lazy<[idtype: number, id: number, info: Buffer, options: number], number>('waitid', ['int32', 'int32', 'pointer', 'int32'], 'int32');
 
 export function isOpenDescriptor(fd: number): boolean {
   return fcntl(fd, F_GETFD, 0) !== -1;
@@ -257,6 +287,8 @@ export interface SpawnRequest {
   readonly closeFds: readonly number[];
   /** Every descriptor from this number up is closed in the child, whatever its flags. */
   readonly closeFrom: number;
+  /** Node's own descriptors from closeFrom up: closed one by one where glibc has no closefrom (< 2.34). */
+  readonly closeAbove: readonly number[];
   /** Make the child's group the foreground group of the terminal on this fd. */
   readonly foregroundFd: number | null;
 }
@@ -275,7 +307,9 @@ export function spawn(request: SpawnRequest): SpawnResult {
   const error = actionsInit(actions);
   if (error) return spawnFailure(error, 'posix_spawn_file_actions_init');
   try {
-    return addFileActions(actions, request) ?? spawnWith(request.argv, actions, spawnAttributes());
+    const result = addFileActions(actions, request) ?? spawnWith(request.argv, actions, spawnAttributes());
+    if (result.ok && request.foregroundFd !== null && addTcsetpgrp() === null) foregroundAfterSpawn(request.foregroundFd, result.pid);
+    return result;
   } finally {
     actionsDestroy(actions);
   }
@@ -309,13 +343,34 @@ function addFileActions(actions: Buffer, request: SpawnRequest): SpawnResult | n
     const error = addClose(actions, fd);
     if (error) return spawnFailure(error, `closing descriptor ${fd}`);
   }
-  let error = addClosefrom(actions, request.closeFrom);
+  const closefrom = addClosefrom();
+  for (const fd of closefrom ? [] : request.closeAbove) {
+    const error = addClose(actions, fd);
+    if (error) return spawnFailure(error, `closing descriptor ${fd}`);
+  }
+  let error = closefrom ? closefrom(actions, request.closeFrom) : 0;
   if (error) return spawnFailure(error, 'posix_spawn_file_actions_addclosefrom_np');
-  if (request.foregroundFd !== null) {
-    error = addTcsetpgrp(actions, request.foregroundFd);
+  const tcsetpgrpAction = request.foregroundFd === null ? null : addTcsetpgrp();
+  if (tcsetpgrpAction && request.foregroundFd !== null) {
+    error = tcsetpgrpAction(actions, request.foregroundFd);
     if (error) return spawnFailure(error, 'posix_spawn_file_actions_addtcsetpgrp_np');
   }
   return null;
+}
+
+/**
+ * Without the file action (glibc < 2.35), the terminal's foreground goes to
+ * the child's group from here, once the child has exec'd. Until then the child
+ * is in the background: touching the terminal (a read, or tcsetattr as shells
+ * and editors do first thing) stops it with SIGTTIN or SIGTTOU. Once its group
+ * has the foreground it cannot be stopped so again; if it already was, the
+ * stop is still unreported (waitid without WEXITED reports stops only, and
+ * reaps nothing) and SIGCONT resumes it, as a shell's `fg` does.
+ */
+function foregroundAfterSpawn(fd: number, pid: number): void {
+  if (tcsetpgrp(fd, pid) !== 0) return; // the terminal stays pause's; the child may stop on it, as under a shell's `bg`
+  const info = Buffer.alloc(SIGINFO_BYTES);
+  if (waitid(P_PID, pid, info, WSTOPPED | WNOHANG) === 0 && info.readInt32LE(SIGINFO_PID) === pid) c.kill(-pid, SIGCONT);
 }
 
 /** posix_spawnp itself, argv[0] looked up in PATH. */
