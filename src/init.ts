@@ -5,6 +5,7 @@
 import { getSystemErrorMessage } from 'node:util';
 import type { InitOptions } from './cli.ts';
 import { EXIT_CANNOT_EXECUTE, EXIT_INTERNAL, EXIT_NOT_FOUND } from './exit-codes.ts';
+import { bindingPaths, fallbackLine } from './internals.ts';
 import { keepAlive } from './keep-alive.ts';
 import {
   blockSignals, exitNow, ignoreSignal, isOpenDescriptor, nameMainThread, ownsTerminalForeground, setChildSubreaper,
@@ -38,6 +39,7 @@ export function runInit(options: InitOptions): void {
   }
   const supervisor = new Supervisor(options, procRoot);
   const handled = listen(supervisor);
+  reportInternals();
   // The executable runs with --disable-sigusr1 so that SIGUSR1 can never
   // start the inspector; that leaves SIGUSR1 blocked in every thread. Now that
   // a listener is in place, let the main thread take it: it is forwarded.
@@ -93,9 +95,18 @@ function listen(supervisor: Supervisor): number[] {
     }
   }
   if (!canListenToRealtime()) {
-    log('warn', `this build cannot listen to real-time signals: ${signalName(SIGRTMIN)} and above are ignored, not forwarded`);
+    const consequence = `${signalName(SIGRTMIN)} and above are ignored, not forwarded`;
+    log('warn', fallbackLine('signal_wrap', `${consequence}; the others go through process.on`)
+      ?? `this build cannot listen to real-time signals: ${consequence}`);
   }
   return handled;
+}
+
+/** One line if libc is reached through node:ffi for want of its binding; under --verbose, the path each binding took. */
+function reportInternals(): void {
+  const line = fallbackLine('ffi', 'libc is called through node:ffi');
+  if (line) log('warn', line);
+  verbose("Node's internal bindings", Object.fromEntries(bindingPaths()));
 }
 
 /**

@@ -91,7 +91,20 @@ export interface Ffi {
   getUint64(address: bigint): bigint;
   getRawPointer(buffer: Buffer): bigint;
 }
-const ffi = internalBinding<Ffi>('ffi') ?? (process.getBuiltinModule('node:ffi') as unknown as Ffi);
+/**
+ * The internal binding is used only if it still does what this module asks
+ * of it: its functions are there, and a library of the process, asked for
+ * getpid with the `{ arguments, return }` signature, gives this pid (~40 µs).
+ */
+function fitsFfi(binding: Ffi): boolean {
+  if (typeof binding.DynamicLibrary !== 'function') return false;
+  if ([binding.getInt32, binding.getUint64, binding.getRawPointer].some((f: unknown) => typeof f !== 'function')) return false;
+  const library = new binding.DynamicLibrary(null);
+  if (typeof library.getSymbol !== 'function') return false;
+  const getpid = library.getFunction('getpid', { arguments: [], return: 'int32' });
+  return typeof getpid === 'function' && getpid() === process.pid;
+}
+const ffi = internalBinding<Ffi>('ffi', fitsFfi) ?? (process.getBuiltinModule('node:ffi') as unknown as Ffi);
 const libc = new ffi.DynamicLibrary(null);
 
 /**
