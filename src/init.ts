@@ -84,7 +84,8 @@ function listen(supervisor: Supervisor): number[] {
         else ignoreSignal(signo);
         break;
       case 'reap':
-        onSignal(signo, supervisor.reap);
+        // Without it no exit is ever seen: fatal, before there is a command to lose.
+        if (!onSignal(signo, supervisor.reap)) fatal(`cannot listen to ${signalName(signo)}: no exit of the command could be seen`);
         handled.push(signo);
         break;
       case 'ignore':

@@ -122,7 +122,11 @@ function bind<F>(name: string, args: CType[], result: CType): F {
  */
 function lazy<A extends unknown[], R>(name: string, args: CType[], result: CType): (...a: A) => R {
   let resolved: ((...a: A) => R) | undefined;
-  return (...a) => (resolved ??= bind<(...a: A) => R>(name, args, result))(...a);
+  return (...a) => {
+    const value = (resolved ??= bind<(...a: A) => R>(name, args, result))(...a);
+    lazyErrno = readErrno();
+    return value;
+  };
 }
 
 /**
@@ -152,9 +156,17 @@ const c = {
 };
 const errnoAddress = bind<() => bigint>('__errno_location', [], 'pointer')();
 
-function errno(): number {
-  return ffi.getInt32(errnoAddress);
-}
+/**
+ * errno of the main thread, read right after a call that failed, in the same
+ * expression: through the binding's native getInt32 bound to errno's address,
+ * so that no JavaScript function is entered between the call and the read
+ * (entering one is where V8 runs its pending work, a garbage collection say,
+ * whose own system calls may set errno). Public node:ffi's getInt32 is itself
+ * JavaScript: the fallback reads errno one step later.
+ */
+const readErrno = ffi.getInt32.bind(ffi, errnoAddress) as () => number;
+/** errno as the last call made through `lazy` left it (read after every such call). */
+let lazyErrno = 0;
 
 /** 0 on success, else the errno of the failed call. */
 export type Errno = number;
@@ -170,9 +182,9 @@ const statusBuffer = Buffer.alloc(4);
 export function reapOne(): WaitResult {
   for (;;) {
     const pid = c.waitpid(-1, statusBuffer, WNOHANG);
+    const error = pid < 0 ? readErrno() : 0;
     if (pid > 0) return { kind: 'reaped', pid, status: statusBuffer.readInt32LE(0) };
     if (pid === 0) return { kind: 'none' };
-    const error = errno();
     if (error === EINTR) continue;
     if (error === ECHILD) return { kind: 'no-children' };
     throw new Error(`waitpid failed with errno ${error}`);
@@ -180,7 +192,7 @@ export function reapOne(): WaitResult {
 }
 
 export function kill(pid: number, signo: number): Errno {
-  return c.kill(pid, signo) === 0 ? 0 : errno();
+  return c.kill(pid, signo) === 0 ? 0 : readErrno();
 }
 
 // prctl is variadic; called with integer arguments only, the fixed-argument
@@ -188,11 +200,11 @@ export function kill(pid: number, signo: number): Errno {
 const prctl = lazy<[option: number, a2: bigint, a3: bigint, a4: bigint, a5: bigint], number>('prctl', ['int32', 'uint64', 'uint64', 'uint64', 'uint64'], 'int32');
 
 export function setChildSubreaper(): Errno {
-  return prctl(PR_SET_CHILD_SUBREAPER, 1n, 0n, 0n, 0n) === 0 ? 0 : errno();
+  return prctl(PR_SET_CHILD_SUBREAPER, 1n, 0n, 0n, 0n) === 0 ? 0 : lazyErrno;
 }
 
 export function setParentDeathSignal(signo: number): Errno {
-  return prctl(PR_SET_PDEATHSIG, BigInt(signo), 0n, 0n, 0n) === 0 ? 0 : errno();
+  return prctl(PR_SET_PDEATHSIG, BigInt(signo), 0n, 0n, 0n) === 0 ? 0 : lazyErrno;
 }
 
 let nameBytes = Buffer.alloc(0);
@@ -209,13 +221,13 @@ export function nameMainThread(name: string): Errno {
   // The address passes as an integer through the same binding as the other
   // prctl options; the module holds the bytes, so nothing can free them first.
   nameBytes = Buffer.from(`${name}\0`);
-  return prctl(PR_SET_NAME, ffi.getRawPointer(nameBytes), 0n, 0n, 0n) === 0 ? 0 : errno();
+  return prctl(PR_SET_NAME, ffi.getRawPointer(nameBytes), 0n, 0n, 0n) === 0 ? 0 : lazyErrno;
 }
 
 /** signal(signo, SIG_IGN). */
 export function ignoreSignal(signo: number): Errno {
   // SIG_ERR is ((__sighandler_t) -1).
-  return c.signal(signo, SIG_IGN) === 0xffff_ffff_ffff_ffffn ? errno() : 0;
+  return c.signal(signo, SIG_IGN) === 0xffff_ffff_ffff_ffffn ? readErrno() : 0;
 }
 
 /**
@@ -288,7 +300,7 @@ export function ownsTerminalForeground(fd: number): boolean {
 
 /** Gives the terminal's foreground back to pause's own group. */
 export function reclaimTerminalForeground(fd: number): Errno {
-  return tcsetpgrp(fd, getpgrp()) === 0 ? 0 : errno();
+  return tcsetpgrp(fd, getpgrp()) === 0 ? 0 : lazyErrno;
 }
 
 export interface SpawnRequest {

@@ -4,7 +4,7 @@
 import { exitNow, ignoreSignal, nameMainThread, reapOne } from './libc.ts';
 import { fallbackLine } from './internals.ts';
 import { log, writeStderr } from './log.ts';
-import { ALL_SIGNALS, pauseDisposition, STOP_DESCRIPTIONS } from './signals.ts';
+import { ALL_SIGNALS, pauseDisposition, standardSignalName, STOP_DESCRIPTIONS } from './signals.ts';
 import { onSignal } from './signal-events.ts';
 import { keepAlive } from './keep-alive.ts';
 
@@ -19,10 +19,11 @@ export function runPause(): void {
   for (const signo of ALL_SIGNALS) {
     const disposition = pauseDisposition(signo);
     if (disposition === 'stop') {
-      onSignal(signo, () => {
+      const listening = onSignal(signo, () => {
         writeStderr(`Shutting down, got signal: ${STOP_DESCRIPTIONS[signo]}\n`);
         exitNow(0);
       });
+      if (!listening) log('warn', `cannot listen to ${standardSignalName(signo) ?? signo}: it will not stop pause`);
     } else if (disposition === 'ignore') {
       // SIG_IGN, not a do-nothing handler: an ignored signal is discarded by
       // the kernel and never wakes the process. As PID 1 a signal without a

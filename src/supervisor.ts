@@ -80,7 +80,11 @@ export class Supervisor {
     const to = processGroup ? `process group ${this.child}` : `pid ${this.child}`;
     const target = signalName(where.signo);
     if (error === 0) verbose(`forwarded ${target} to ${to}`, where.signo === signo ? {} : { received: signalName(signo) });
-    else if (error !== ESRCH) log('warn', `cannot forward ${target} to ${to}: ${getSystemErrorMessage(-error)}`);
+    // ESRCH: the child is ours until reaped, so only its group can be empty
+    // (-g, once the child has moved to another group). The signal reached
+    // no one: said, as tini does.
+    else if (error === ESRCH) log('warn', `${target} not forwarded: no process is left in ${to}`);
+    else log('warn', `cannot forward ${target} to ${to}: ${getSystemErrorMessage(-error)}`);
   }
 
   private commandExited(end: ChildEnd): void {

@@ -33,8 +33,9 @@ function asLimitedUser(tasks: number, args: readonly string[]): [string, string[
 /**
  * Proves pid stuck in Node's start-up with `tasks` tasks: pause's first act
  * (naming the main thread `pause`) never happened, the main thread sleeps on
- * a futex, and a second look a while later finds it as it was, not one
- * context switch further.
+ * a futex, and a look a second later finds it as it was, not one context
+ * switch further. Looked at until two such looks agree (a busy machine may
+ * catch it on its way there), within a deadline.
  */
 async function expectStuckInNodeStartup(pid: number, tasks: number): Promise<void> {
   const look = () => ({
@@ -43,12 +44,18 @@ async function expectStuckInNodeStartup(pid: number, tasks: number): Promise<voi
     wchan: readProc(`/proc/${pid}/wchan`)?.startsWith('futex') ? 'futex' : readProc(`/proc/${pid}/wchan`),
     switches: /^voluntary_ctxt_switches:\s*(\d+)$/m.exec(readProc(`/proc/${pid}/status`) ?? '')?.[1],
   });
-  const first = await waitFor(`pid ${pid} waiting on a futex with ${tasks} tasks`, () => {
-    const seen = look();
-    return seen.tasks === tasks && seen.wchan === 'futex' ? seen : undefined;
-  });
-  await sleep(1000); // an observation over time, not a synchronisation: a hang has no event to wait for
-  expect(look()).toEqual({ ...first, comm: 'node-MainThread' });
+  const stuck = { tasks, comm: 'node-MainThread', wchan: 'futex' };
+  let last = look();
+  for (const deadline = Date.now() + 20_000; Date.now() < deadline;) {
+    await sleep(1000); // an observation over time, not a synchronisation: a hang has no event to wait for
+    const now = look();
+    if (JSON.stringify(now) === JSON.stringify(last) && now.switches !== undefined) {
+      expect(now).toMatchObject(stuck);
+      return;
+    }
+    last = now;
+  }
+  throw new Error(`pid ${pid} never stood still in 20 s: last seen ${JSON.stringify(last)}, expected ${JSON.stringify(stuck)}`);
 }
 
 describe.skipIf(skip)('RLIMIT_NPROC (prlimit --nproc, unprivileged uid)', () => {
