@@ -32,7 +32,8 @@ describe('the executable', () => {
 
 // A test build whose entry first makes bindings missing or reshaped
 // (test/fixtures/reshape-internals.ts), as a Node whose internals moved would.
-const RESHAPED = join(ROOT, '.tmp', `pause-reshaped-${process.pid}`);
+// One name: the build keeps its staging directory per output name (build/ARCH/NAME).
+const RESHAPED = join(ROOT, '.tmp', 'pause-reshaped');
 
 describe('a build whose Node has moved its internals', () => {
   beforeAll(() => {
