@@ -13,6 +13,8 @@ const HEAVY = [
   'test/bench-smoke.test.ts',
   'test/bench-density-smoke.test.ts',
   'test/podman-init.test.ts',
+  // debootstrap of a Debian 11 root, once per machine (cached)
+  'test/glibc-floor.test.ts',
   'test/image/**/*.test.ts',
 ];
 

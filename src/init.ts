@@ -5,6 +5,7 @@
 import { getSystemErrorMessage } from 'node:util';
 import type { InitOptions } from './cli.ts';
 import { EXIT_CANNOT_EXECUTE, EXIT_INTERNAL, EXIT_NOT_FOUND } from './exit-codes.ts';
+import { bindingPaths, fallbackLine } from './internals.ts';
 import { keepAlive } from './keep-alive.ts';
 import {
   blockSignals, exitNow, ignoreSignal, isOpenDescriptor, nameMainThread, ownsTerminalForeground, setChildSubreaper,
@@ -12,7 +13,7 @@ import {
 } from './libc.ts';
 import { classify, openDescriptors, PROBE_LIMIT, type Descriptors } from './descriptors.ts';
 import { log, setLogFormat, setVerbose, verbose } from './log.ts';
-import { otherThreadsAccepting } from './procfs.ts';
+import { otherThreadsAccepting, procState, type ProcState } from './procfs.ts';
 import { canListenToRealtime, onSignal } from './signal-events.ts';
 import { ALL_SIGNALS, initDisposition, signalName, SIGRTMIN, SIGUSR1 } from './signals.ts';
 import { spawnRequest } from './spawn-request.ts';
@@ -23,8 +24,12 @@ const STDIN = 0;
 export function runInit(options: InitOptions): void {
   // First: ps, pgrep and busybox ps know the process by this name (src/libc.ts).
   nameMainThread('pause');
+  // Decided once: a /proc of another PID namespace is used for nothing, as if
+  // none were mounted (src/procfs.ts).
+  const proc = procState();
+  const procRoot = proc === 'own' ? '/proc' : null;
   // Before anything of pause's opens a descriptor.
-  const descriptors = openDescriptors('/proc', isOpenDescriptor);
+  const descriptors = openDescriptors(procRoot, isOpenDescriptor);
   setLogFormat(options.logFormat);
   setVerbose(options.verbose);
   becomeSubreaper(options.subreaper);
@@ -32,8 +37,9 @@ export function runInit(options: InitOptions): void {
     const error = setParentDeathSignal(options.parentDeathSignal);
     if (error) fatal(`cannot set the parent death signal: ${getSystemErrorMessage(-error)}`);
   }
-  const supervisor = new Supervisor(options);
+  const supervisor = new Supervisor(options, procRoot);
   const handled = listen(supervisor);
+  reportInternals();
   // The executable runs with --disable-sigusr1 so that SIGUSR1 can never
   // start the inspector; that leaves SIGUSR1 blocked in every thread. Now that
   // a listener is in place, let the main thread take it: it is forwarded.
@@ -41,8 +47,8 @@ export function runInit(options: InitOptions): void {
   const terminal = ownsTerminalForeground(STDIN) ? STDIN : null;
   supervisor.started(startCommand(options.command, classify(descriptors.fds), terminal), terminal);
   // (After the spawn, so that the child starts the sooner: this reads /proc.)
-  const threadsKnown = keepQueuedSignalsOffMainThread(handled);
-  if (!descriptors.complete || !threadsKnown) warnNoProc();
+  const threadsKnown = keepQueuedSignalsOffMainThread(handled, procRoot);
+  if (!descriptors.complete || !threadsKnown) warnNoProc(proc);
   keepAlive();
   // A zombie inherited from whoever exec'd pause announces itself with no
   // SIGCHLD of ours: collect it now.
@@ -78,7 +84,8 @@ function listen(supervisor: Supervisor): number[] {
         else ignoreSignal(signo);
         break;
       case 'reap':
-        onSignal(signo, supervisor.reap);
+        // Without it no exit is ever seen: fatal, before there is a command to lose.
+        if (!onSignal(signo, supervisor.reap)) fatal(`cannot listen to ${signalName(signo)}: no exit of the command could be seen`);
         handled.push(signo);
         break;
       case 'ignore':
@@ -89,9 +96,18 @@ function listen(supervisor: Supervisor): number[] {
     }
   }
   if (!canListenToRealtime()) {
-    log('warn', `this build cannot listen to real-time signals: ${signalName(SIGRTMIN)} and above are ignored, not forwarded`);
+    const consequence = `${signalName(SIGRTMIN)} and above are ignored, not forwarded`;
+    log('warn', fallbackLine('signal_wrap', `${consequence}; the others go through process.on`)
+      ?? `this build cannot listen to real-time signals: ${consequence}`);
   }
   return handled;
+}
+
+/** One line if libc is reached through node:ffi for want of its binding; under --verbose, the path each binding took. */
+function reportInternals(): void {
+  const line = fallbackLine('ffi', 'libc is called through node:ffi');
+  if (line) log('warn', line);
+  verbose("Node's internal bindings", Object.fromEntries(bindingPaths()));
 }
 
 /**
@@ -128,20 +144,21 @@ function execFailureCode(errno: number): number {
  * threads takes them (SIGUSR1 excepted: Node blocks it in every other thread).
  * False when there was no /proc to tell (the main thread then keeps them).
  */
-function keepQueuedSignalsOffMainThread(handled: readonly number[]): boolean {
+function keepQueuedSignalsOffMainThread(handled: readonly number[], procRoot: string | null): boolean {
   const offMain = handled.filter((signo) => signo !== SIGUSR1);
-  const others = otherThreadsAccepting(offMain);
+  const others = otherThreadsAccepting(offMain, procRoot);
   if (others !== null && others > 0) blockSignals(offMain);
   return others !== null;
 }
 
 /**
- * Without /proc, the command's exit status still comes out; one line says,
- * once, what pause could not do (docs/init-mode.md, "Without /proc").
+ * Without /proc of its own, the command's exit status still comes out; one
+ * line says, once, what pause could not do (docs/init-mode.md, "Without /proc").
  */
-function warnNoProc(): void {
+function warnNoProc(proc: ProcState): void {
   const windDown = process.pid === 1
     ? ''
     : ', and after the command exits only its process group is signalled (descendants that left it are not found)';
-  log('warn', `/proc is not mounted: descriptors above ${PROBE_LIMIT - 1} are not passed to the command, a flood of real-time signals may delay its exit being seen${windDown}`);
+  const why = proc === 'foreign' ? "/proc is another PID namespace's (mount the namespace's own)" : '/proc is not mounted';
+  log('warn', `${why}: descriptors above ${PROBE_LIMIT - 1} are not passed to the command, a flood of real-time signals may delay its exit being seen${windDown}`);
 }

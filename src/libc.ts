@@ -11,11 +11,22 @@ import { ALL_SIGNALS } from './signals.ts';
 // --- Constants, each with where it comes from (glibc 2.36 headers, Linux UAPI).
 /** <sys/wait.h>: return at once if no child has changed state. */
 const WNOHANG = 1;
+/** <bits/waitflags.h>: waitid reports stopped children (and, without WEXITED, only those). */
+const WSTOPPED = 2;
+/** <bits/types/idtype_t.h> via <sys/wait.h>: waitid's id is a pid. */
+const P_PID = 1;
+/** <bits/types/siginfo_t.h>: 128 bytes; si_pid at 16 (after si_signo, si_errno, si_code and padding), x86-64 and arm64. */
+const SIGINFO_BYTES = 128;
+const SIGINFO_PID = 16;
+/** <bits/signum-generic.h> */
+const SIGCONT = 18;
 /** <asm-generic/errno-base.h> */
 export const EPERM = 1;
 export const ENOENT = 2;
 export const ESRCH = 3;
 const EINTR = 4;
+/** fork/clone: the task limit (RLIMIT_NPROC, a pids cgroup, threads-max) is reached. */
+const EAGAIN = 11;
 export const ENOEXEC = 8;
 const ECHILD = 10;
 export const EACCES = 13;
@@ -80,7 +91,20 @@ export interface Ffi {
   getUint64(address: bigint): bigint;
   getRawPointer(buffer: Buffer): bigint;
 }
-const ffi = internalBinding<Ffi>('ffi') ?? (process.getBuiltinModule('node:ffi') as unknown as Ffi);
+/**
+ * The internal binding is used only if it still does what this module asks
+ * of it: its functions are there, and a library of the process, asked for
+ * getpid with the `{ arguments, return }` signature, gives this pid (~40 µs).
+ */
+function fitsFfi(binding: Ffi): boolean {
+  if (typeof binding.DynamicLibrary !== 'function') return false;
+  if ([binding.getInt32, binding.getUint64, binding.getRawPointer].some((f: unknown) => typeof f !== 'function')) return false;
+  const library = new binding.DynamicLibrary(null);
+  if (typeof library.getSymbol !== 'function') return false;
+  const getpid = library.getFunction('getpid', { arguments: [], return: 'int32' });
+  return typeof getpid === 'function' && getpid() === process.pid;
+}
+const ffi = internalBinding<Ffi>('ffi', fitsFfi) ?? (process.getBuiltinModule('node:ffi') as unknown as Ffi);
 const libc = new ffi.DynamicLibrary(null);
 
 /**
@@ -98,7 +122,29 @@ function bind<F>(name: string, args: CType[], result: CType): F {
  */
 function lazy<A extends unknown[], R>(name: string, args: CType[], result: CType): (...a: A) => R {
   let resolved: ((...a: A) => R) | undefined;
-  return (...a) => (resolved ??= bind<(...a: A) => R>(name, args, result))(...a);
+  return (...a) => {
+    const value = (resolved ??= bind<(...a: A) => R>(name, args, result))(...a);
+    lazyErrno = readErrno();
+    return value;
+  };
+}
+
+/**
+ * As `lazy`, for what an older glibc lacks: null when the symbol is not there
+ * (resolving it throws `dlsym failed: … undefined symbol`).
+ */
+function optional<A extends unknown[], R>(name: string, args: CType[], result: CType): () => ((...a: A) => R) | null {
+  let resolved: ((...a: A) => R) | null | undefined;
+  return () => {
+    if (resolved === undefined) {
+      try {
+        resolved = bind<(...a: A) => R>(name, args, result);
+      } catch {
+        resolved = null;
+      }
+    }
+    return resolved;
+  };
 }
 
 // Called by both modes, or on init's forwarding path: resolved at once.
@@ -110,9 +156,17 @@ const c = {
 };
 const errnoAddress = bind<() => bigint>('__errno_location', [], 'pointer')();
 
-function errno(): number {
-  return ffi.getInt32(errnoAddress);
-}
+/**
+ * errno of the main thread, read right after a call that failed, in the same
+ * expression: through the binding's native getInt32 bound to errno's address,
+ * so that no JavaScript function is entered between the call and the read
+ * (entering one is where V8 runs its pending work, a garbage collection say,
+ * whose own system calls may set errno). Public node:ffi's getInt32 is itself
+ * JavaScript: the fallback reads errno one step later.
+ */
+const readErrno = ffi.getInt32.bind(ffi, errnoAddress) as () => number;
+/** errno as the last call made through `lazy` left it (read after every such call). */
+let lazyErrno = 0;
 
 /** 0 on success, else the errno of the failed call. */
 export type Errno = number;
@@ -128,9 +182,9 @@ const statusBuffer = Buffer.alloc(4);
 export function reapOne(): WaitResult {
   for (;;) {
     const pid = c.waitpid(-1, statusBuffer, WNOHANG);
+    const error = pid < 0 ? readErrno() : 0;
     if (pid > 0) return { kind: 'reaped', pid, status: statusBuffer.readInt32LE(0) };
     if (pid === 0) return { kind: 'none' };
-    const error = errno();
     if (error === EINTR) continue;
     if (error === ECHILD) return { kind: 'no-children' };
     throw new Error(`waitpid failed with errno ${error}`);
@@ -138,7 +192,7 @@ export function reapOne(): WaitResult {
 }
 
 export function kill(pid: number, signo: number): Errno {
-  return c.kill(pid, signo) === 0 ? 0 : errno();
+  return c.kill(pid, signo) === 0 ? 0 : readErrno();
 }
 
 // prctl is variadic; called with integer arguments only, the fixed-argument
@@ -146,11 +200,11 @@ export function kill(pid: number, signo: number): Errno {
 const prctl = lazy<[option: number, a2: bigint, a3: bigint, a4: bigint, a5: bigint], number>('prctl', ['int32', 'uint64', 'uint64', 'uint64', 'uint64'], 'int32');
 
 export function setChildSubreaper(): Errno {
-  return prctl(PR_SET_CHILD_SUBREAPER, 1n, 0n, 0n, 0n) === 0 ? 0 : errno();
+  return prctl(PR_SET_CHILD_SUBREAPER, 1n, 0n, 0n, 0n) === 0 ? 0 : lazyErrno;
 }
 
 export function setParentDeathSignal(signo: number): Errno {
-  return prctl(PR_SET_PDEATHSIG, BigInt(signo), 0n, 0n, 0n) === 0 ? 0 : errno();
+  return prctl(PR_SET_PDEATHSIG, BigInt(signo), 0n, 0n, 0n) === 0 ? 0 : lazyErrno;
 }
 
 let nameBytes = Buffer.alloc(0);
@@ -167,13 +221,13 @@ export function nameMainThread(name: string): Errno {
   // The address passes as an integer through the same binding as the other
   // prctl options; the module holds the bytes, so nothing can free them first.
   nameBytes = Buffer.from(`${name}\0`);
-  return prctl(PR_SET_NAME, ffi.getRawPointer(nameBytes), 0n, 0n, 0n) === 0 ? 0 : errno();
+  return prctl(PR_SET_NAME, ffi.getRawPointer(nameBytes), 0n, 0n, 0n) === 0 ? 0 : lazyErrno;
 }
 
 /** signal(signo, SIG_IGN). */
 export function ignoreSignal(signo: number): Errno {
   // SIG_ERR is ((__sighandler_t) -1).
-  return c.signal(signo, SIG_IGN) === 0xffff_ffff_ffff_ffffn ? errno() : 0;
+  return c.signal(signo, SIG_IGN) === 0xffff_ffff_ffff_ffffn ? readErrno() : 0;
 }
 
 /**
@@ -227,9 +281,12 @@ const addClose = lazy<[actions: Buffer, fd: number], number>('posix_spawn_file_a
 const addDup2 = lazy<[actions: Buffer, fd: number, to: number], number>('posix_spawn_file_actions_adddup2', ['pointer', 'int32', 'int32'], 'int32');
 // glibc ≥ 2.35: the child makes its own process group the terminal's
 // foreground group before it execs, so it never runs in the background.
-const addTcsetpgrp = lazy<[actions: Buffer, fd: number], number>('posix_spawn_file_actions_addtcsetpgrp_np', ['pointer', 'int32'], 'int32');
+// Older: pause does it after the spawn (foregroundAfterSpawn).
+const addTcsetpgrp = optional<[actions: Buffer, fd: number], number>('posix_spawn_file_actions_addtcsetpgrp_np', ['pointer', 'int32'], 'int32');
 // glibc ≥ 2.34: close every descriptor from a number up, in the child.
-const addClosefrom = lazy<[actions: Buffer, from: number], number>('posix_spawn_file_actions_addclosefrom_np', ['pointer', 'int32'], 'int32');
+// Older: Node's own descriptors are closed one by one (all are close-on-exec anyway).
+const addClosefrom = optional<[actions: Buffer, from: number], number>('posix_spawn_file_actions_addclosefrom_np', ['pointer', 'int32'], 'int32');
+const waitid = lazy<[idtype: number, id: number, info: Buffer, options: number], number>('waitid', ['int32', 'int32', 'pointer', 'int32'], 'int32');
 
 export function isOpenDescriptor(fd: number): boolean {
   return fcntl(fd, F_GETFD, 0) !== -1;
@@ -243,7 +300,7 @@ export function ownsTerminalForeground(fd: number): boolean {
 
 /** Gives the terminal's foreground back to pause's own group. */
 export function reclaimTerminalForeground(fd: number): Errno {
-  return tcsetpgrp(fd, getpgrp()) === 0 ? 0 : errno();
+  return tcsetpgrp(fd, getpgrp()) === 0 ? 0 : lazyErrno;
 }
 
 export interface SpawnRequest {
@@ -255,6 +312,8 @@ export interface SpawnRequest {
   readonly closeFds: readonly number[];
   /** Every descriptor from this number up is closed in the child, whatever its flags. */
   readonly closeFrom: number;
+  /** Node's own descriptors from closeFrom up: closed one by one where glibc has no closefrom (< 2.34). */
+  readonly closeAbove: readonly number[];
   /** Make the child's group the foreground group of the terminal on this fd. */
   readonly foregroundFd: number | null;
 }
@@ -273,7 +332,9 @@ export function spawn(request: SpawnRequest): SpawnResult {
   const error = actionsInit(actions);
   if (error) return spawnFailure(error, 'posix_spawn_file_actions_init');
   try {
-    return addFileActions(actions, request) ?? spawnWith(request.argv, actions, spawnAttributes());
+    const result = addFileActions(actions, request) ?? spawnWith(request.argv, actions, spawnAttributes());
+    if (result.ok && request.foregroundFd !== null && addTcsetpgrp() === null) foregroundAfterSpawn(request.foregroundFd, result.pid);
+    return result;
   } finally {
     actionsDestroy(actions);
   }
@@ -307,13 +368,34 @@ function addFileActions(actions: Buffer, request: SpawnRequest): SpawnResult | n
     const error = addClose(actions, fd);
     if (error) return spawnFailure(error, `closing descriptor ${fd}`);
   }
-  let error = addClosefrom(actions, request.closeFrom);
+  const closefrom = addClosefrom();
+  for (const fd of closefrom ? [] : request.closeAbove) {
+    const error = addClose(actions, fd);
+    if (error) return spawnFailure(error, `closing descriptor ${fd}`);
+  }
+  let error = closefrom ? closefrom(actions, request.closeFrom) : 0;
   if (error) return spawnFailure(error, 'posix_spawn_file_actions_addclosefrom_np');
-  if (request.foregroundFd !== null) {
-    error = addTcsetpgrp(actions, request.foregroundFd);
+  const tcsetpgrpAction = request.foregroundFd === null ? null : addTcsetpgrp();
+  if (tcsetpgrpAction && request.foregroundFd !== null) {
+    error = tcsetpgrpAction(actions, request.foregroundFd);
     if (error) return spawnFailure(error, 'posix_spawn_file_actions_addtcsetpgrp_np');
   }
   return null;
+}
+
+/**
+ * Without the file action (glibc < 2.35), the terminal's foreground goes to
+ * the child's group from here, once the child has exec'd. Until then the child
+ * is in the background: touching the terminal (a read, or tcsetattr as shells
+ * and editors do first thing) stops it with SIGTTIN or SIGTTOU. Once its group
+ * has the foreground it cannot be stopped so again; if it already was, the
+ * stop is still unreported (waitid without WEXITED reports stops only, and
+ * reaps nothing) and SIGCONT resumes it, as a shell's `fg` does.
+ */
+function foregroundAfterSpawn(fd: number, pid: number): void {
+  if (tcsetpgrp(fd, pid) !== 0) return; // the terminal stays pause's; the child may stop on it, as under a shell's `bg`
+  const info = Buffer.alloc(SIGINFO_BYTES);
+  if (waitid(P_PID, pid, info, WSTOPPED | WNOHANG) === 0 && info.readInt32LE(SIGINFO_PID) === pid) c.kill(-pid, SIGCONT);
 }
 
 /** posix_spawnp itself, argv[0] looked up in PATH. */
@@ -325,7 +407,21 @@ function spawnWith(args: readonly string[], actions: Buffer, attr: Buffer): Spaw
   const error = spawnp(pid, strings[0] ?? null, actions, attr, argv, environ());
   // `strings` must stay reachable until here: argv holds raw pointers into them.
   strings.length = 0;
-  return error ? spawnFailure(error, 'exec') : { ok: true, pid: pid.readInt32LE(0) };
+  return error ? spawnFailure(error, failedStep(error)) : { ok: true, pid: pid.readInt32LE(0) };
+}
+
+/**
+ * Which step of posix_spawnp failed, from its error alone (it returns the
+ * same number for both). glibc makes the child with clone(CLONE_VM |
+ * CLONE_VFORK) and returns clone's error; a child that was made passes the
+ * error of its file actions or of execve back through the memory they share.
+ * Only clone fails with EAGAIN here: execve does so only for a process whose
+ * real uid a set*uid call changed while over RLIMIT_NPROC (the kernel's
+ * PF_NPROC_EXCEEDED, cleared by pause's own exec, never set by posix_spawn
+ * without POSIX_SPAWN_RESETIDS), and no file action pause asks for can.
+ */
+function failedStep(error: Errno): string {
+  return error === EAGAIN ? 'fork' : 'exec';
 }
 
 /** The value of glibc's `char **environ`. */

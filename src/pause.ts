@@ -2,10 +2,14 @@
 // SIGTERM. Behaves as Kubernetes' build/pause/linux/pause.c, with one change
 // in how it reaps (below).
 import { exitNow, ignoreSignal, nameMainThread, reapOne } from './libc.ts';
-import { writeStderr } from './log.ts';
-import { ALL_SIGNALS, pauseDisposition, STOP_DESCRIPTIONS } from './signals.ts';
+import { fallbackLine } from './internals.ts';
+import { log, writeStderr } from './log.ts';
+import { ALL_SIGNALS, pauseDisposition, standardSignalName, STOP_DESCRIPTIONS } from './signals.ts';
 import { onSignal } from './signal-events.ts';
 import { keepAlive } from './keep-alive.ts';
+
+/** What pause mode does without each of Node's internal bindings (src/internals.ts). */
+const BINDING_FALLBACKS = [['ffi', 'libc is called through node:ffi'], ['signal_wrap', 'SIGINT and SIGTERM are taken through process.on']] as const;
 
 export function runPause(): void {
   // First: ps, pgrep and busybox ps know the process by this name (src/libc.ts).
@@ -15,10 +19,11 @@ export function runPause(): void {
   for (const signo of ALL_SIGNALS) {
     const disposition = pauseDisposition(signo);
     if (disposition === 'stop') {
-      onSignal(signo, () => {
+      const listening = onSignal(signo, () => {
         writeStderr(`Shutting down, got signal: ${STOP_DESCRIPTIONS[signo]}\n`);
         exitNow(0);
       });
+      if (!listening) log('warn', `cannot listen to ${standardSignalName(signo) ?? signo}: it will not stop pause`);
     } else if (disposition === 'ignore') {
       // SIG_IGN, not a do-nothing handler: an ignored signal is discarded by
       // the kernel and never wakes the process. As PID 1 a signal without a
@@ -32,6 +37,10 @@ export function runPause(): void {
       // costs nothing. It fits pause mode only: it loses exit statuses.
       ignoreSignal(signo);
     }
+  }
+  for (const [name, consequence] of BINDING_FALLBACKS) {
+    const line = fallbackLine(name, consequence);
+    if (line) log('warn', line);
   }
   // SIG_IGN is not retroactive: a zombie that was already there when it was
   // set (a child re-parented to us during start-up) must still be collected.

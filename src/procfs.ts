@@ -1,6 +1,27 @@
 // Process tree from /proc: who descends from whom.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { parseStat } from './proc-stat.ts';
+
+/**
+ * What /proc is to this process: 'own' when it is the proc of pause's own PID
+ * namespace, 'absent' when none is mounted, 'foreign' when it belongs to
+ * another (`unshare --pid --fork` without --mount-proc, some CI runners and
+ * chroots). /proc/self is the one entry that names the reader in the
+ * numbering of the /proc being read: a parent namespace's /proc names the
+ * host's pid, not process.pid. Pids read from a foreign /proc mean other
+ * processes here, so it is used for nothing.
+ */
+export type ProcState = 'own' | 'absent' | 'foreign';
+
+export function procState(procRoot = '/proc'): ProcState {
+  let self: string;
+  try {
+    self = readlinkSync(`${procRoot}/self`);
+  } catch {
+    return 'absent';
+  }
+  return self === String(process.pid) ? 'own' : 'foreign';
+}
 
 /**
  * False only when the kernel's own lists (/proc/PID/task/TID/children) say
@@ -20,10 +41,11 @@ function mayHaveChildren(pid: number, procRoot: string): boolean {
 
 /**
  * Every live process below `root` in the tree (not `root` itself); null when
- * procRoot is no /proc that shows `root` (not mounted, an empty directory, or
- * another PID namespace's).
+ * procRoot is null (no /proc of pause's own, see procState) or no /proc that
+ * shows `root` (not mounted, an empty directory).
  */
-export function descendantsOf(root: number, procRoot = '/proc'): number[] | null {
+export function descendantsOf(root: number, procRoot: string | null = '/proc'): number[] | null {
+  if (procRoot === null) return null;
   if (!mayHaveChildren(root, procRoot)) return [];
   let entries: string[];
   try {
@@ -61,9 +83,10 @@ export function descendantsOf(root: number, procRoot = '/proc'): number[] | null
 /**
  * How many of this process's threads, other than the main one, leave every
  * one of `signals` unblocked (SigBlk of /proc/self/task/TID/status). null
- * when /proc is not there to say.
+ * when /proc is not there to say (procRoot null: none of pause's own).
  */
-export function otherThreadsAccepting(signals: readonly number[], procRoot = '/proc'): number | null {
+export function otherThreadsAccepting(signals: readonly number[], procRoot: string | null = '/proc'): number | null {
+  if (procRoot === null) return null;
   const wanted = signals.reduce((mask, signo) => mask | (1n << BigInt(signo - 1)), 0n);
   let tids: string[];
   try {

@@ -21,6 +21,8 @@ export function spawnRequest(argv: readonly string[], descriptors: Descriptors, 
     // a gap between inherited ones and then close-on-exec, as all Node opens.
     closeFds: descriptors.own.filter((fd) => fd < closeFrom),
     closeFrom,
+    // Where closefrom is missing (glibc < 2.34), Node's own above it, one by one.
+    closeAbove: descriptors.own.filter((fd) => fd >= closeFrom),
     foregroundFd,
   };
 }

@@ -22,9 +22,12 @@ export class Supervisor {
   private terminal: number | null = null;
   private readonly isPid1 = process.pid === 1;
   private readonly options: InitOptions;
+  /** /proc if it is pause's own PID namespace's, else null (src/procfs.ts, procState). */
+  private readonly procRoot: string | null;
 
-  constructor(options: InitOptions) {
+  constructor(options: InitOptions, procRoot: string | null) {
     this.options = options;
+    this.procRoot = procRoot;
   }
 
   /** The command runs as `pid`; `terminal`: the descriptor of the terminal it was given, or null. */
@@ -77,7 +80,11 @@ export class Supervisor {
     const to = processGroup ? `process group ${this.child}` : `pid ${this.child}`;
     const target = signalName(where.signo);
     if (error === 0) verbose(`forwarded ${target} to ${to}`, where.signo === signo ? {} : { received: signalName(signo) });
-    else if (error !== ESRCH) log('warn', `cannot forward ${target} to ${to}: ${getSystemErrorMessage(-error)}`);
+    // ESRCH: the child is ours until reaped, so only its group can be empty
+    // (-g, once the child has moved to another group). The signal reached
+    // no one: said, as tini does.
+    else if (error === ESRCH) log('warn', `${target} not forwarded: no process is left in ${to}`);
+    else log('warn', `cannot forward ${target} to ${to}: ${getSystemErrorMessage(-error)}`);
   }
 
   private commandExited(end: ChildEnd): void {
@@ -116,11 +123,12 @@ export class Supervisor {
    * the namespace (kill(-1) spares only the caller); otherwise only our own
    * descendants, found in /proc, since kill(-1) would reach every process of
    * the host that we may signal. No /proc is needed for either exit path.
+   * Never a /proc of another PID namespace: its pids name other processes here.
    */
   private signalTheRest(signals: readonly number[]): void {
     // Without /proc (init.ts has said so once), the command's process group
     // is what can be found: it outlives its leader while any member lives.
-    const targets = this.isPid1 ? [-1] : descendantsOf(process.pid) ?? [-this.child];
+    const targets = this.isPid1 ? [-1] : descendantsOf(process.pid, this.procRoot) ?? [-this.child];
     if (targets.length === 0) return;
     verbose(`sending ${signals.map(signalName).join(' and ')} to the processes that are left`, { count: this.isPid1 ? 'all' : targets.length });
     for (const pid of targets) for (const signo of signals) kill(pid, signo);

@@ -119,6 +119,7 @@ describe('log', () => {
     expect(pause.stderr()).toBe([
       // Not PID 1 here: pause registers as subreaper by itself (-s only makes failing fatal).
       'pause: registered as child subreaper required=false',
+      "pause: Node's internal bindings ffi=internal signal_wrap=internal",
       `pause: started sleep pid=${child} pgid=${child} foreground=false`,
       `pause: forwarded SIGTERM to pid ${child}`,
       `pause: command exited pid=${child} signal=SIGTERM`,

@@ -94,6 +94,20 @@ describe('process group', () => {
     await waitForReport(pause, grandchild, 12, 'grandchild');
   });
 
+  // The child is pause's until reaped, so kill(pid) cannot fail with ESRCH;
+  // kill(-pgid) can, once the child has moved to another group: the signal
+  // reached no one, and pause says so (tini warns there too).
+  test('with -g, a signal that finds the child\'s group empty is said so', async () => {
+    const script = 'use POSIX; my $g = fork // die; if (!$g) { setpgid(0, 0); sleep 100; exit } '
+      + 'setpgid($g, $g); setpgid(0, $g) or die "setpgid: $!"; $| = 1; print "moved\\n"; sleep 100';
+    const pause = start(PAUSE, ['-g', '--', 'perl', '-e', script]);
+    await waitFor('the child to leave its group', () => pause.stdout() === 'moved\n');
+    const [child] = childrenOf(pause.pid);
+    process.kill(pause.pid, 'SIGUSR2');
+    await waitFor('the line', () => pause.stderr().endsWith('\n'));
+    expect(pause.stderr()).toBe(`pause: SIGUSR2 not forwarded: no process is left in process group ${child}\n`);
+  });
+
   test('without -g only the child receives it', async () => {
     const { pause, pid } = await startReporter([], ['fork']);
     const grandchild = await waitFor('the grandchild', () => readyPid(pause.stdout(), 'grandchild'));

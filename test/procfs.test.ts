@@ -1,11 +1,11 @@
 // procfs: parent pids from /proc/PID/stat of real processes whose command
 // names are built to break naive parsing, and whole trees started here.
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseStat } from '../src/proc-stat.ts';
-import { descendantsOf, otherThreadsAccepting } from '../src/procfs.ts';
+import { descendantsOf, otherThreadsAccepting, procState } from '../src/procfs.ts';
 import { descendants, readProc, start, waitFor } from './helpers/process.ts';
 
 // comm is the executable's file name (first 15 bytes); these names put ') ',
@@ -84,5 +84,23 @@ describe('otherThreadsAccepting', () => {
   it('is null without /proc, a count with it', () => {
     expect(otherThreadsAccepting([10], '/nonexistent-proc')).toBeNull();
     expect(otherThreadsAccepting([10])).toEqual(expect.any(Number));
+  });
+});
+
+// The real case, a parent namespace's /proc, runs the executable in
+// test/init-no-proc.test.ts; here a directory whose `self` names another pid.
+describe('procState', () => {
+  it("is 'own' for this process's /proc, 'absent' without one, 'foreign' when self names another pid", () => {
+    expect(procState()).toBe('own');
+    expect(procState('/nonexistent-proc')).toBe('absent');
+    const dir = mkdtempSync(join(tmpdir(), 'pause-foreign-proc-'));
+    try {
+      symlinkSync(String(process.pid + 1), join(dir, 'self'));
+      expect(procState(dir)).toBe('foreign');
+      expect(descendantsOf(process.pid, null)).toBeNull();
+      expect(otherThreadsAccepting([10], null)).toBeNull();
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
   });
 });

@@ -7,13 +7,13 @@ import { spawnRequest } from '../src/spawn-request.ts';
 describe('the request', () => {
   it('stdio only: everything from 3 up closed', () => {
     expect(spawnRequest(['sleep', '1'], { inherited: [0, 1, 2], own: [3, 4, 5] }, null)).toEqual({
-      argv: ['sleep', '1'], inheritFds: [0, 1, 2], closeFds: [], closeFrom: 3, foregroundFd: null,
+      argv: ['sleep', '1'], inheritFds: [0, 1, 2], closeFds: [], closeFrom: 3, closeAbove: [3, 4, 5], foregroundFd: null,
     });
   });
 
   it('inherited descriptors with gaps that Node filled: those of Node below the highest are closed one by one', () => {
     expect(spawnRequest(['x'], { inherited: [0, 1, 2, 3, 7], own: [4, 5, 6, 8, 9] }, null)).toMatchObject({
-      inheritFds: [0, 1, 2, 3, 7], closeFds: [4, 5, 6], closeFrom: 8,
+      inheritFds: [0, 1, 2, 3, 7], closeFds: [4, 5, 6], closeFrom: 8, closeAbove: [8, 9],
     });
   });
 

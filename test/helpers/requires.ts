@@ -12,7 +12,7 @@ const PACKAGE_OF: Readonly<Record<string, string>> = {
   busybox: 'busybox-static', catatonit: 'catatonit', containerd: 'containerd', 'containerd-shim-runc-v2': 'containerd',
   chroot: 'coreutils', ctr: 'containerd', debootstrap: 'debootstrap', docker: 'docker.io', 'docker-proxy': 'docker.io',
   dockerd: 'docker.io', 'dumb-init': 'dumb-init', flock: 'util-linux', ip: 'iproute2', ldd: 'libc-bin', nsenter: 'util-linux',
-  patchelf: 'patchelf', podman: 'podman', 'qemu-aarch64-static': 'qemu-user-static', readelf: 'binutils', runc: 'runc',
+  patchelf: 'patchelf', podman: 'podman', prlimit: 'util-linux', setpriv: 'util-linux', 'qemu-aarch64-static': 'qemu-user-static', readelf: 'binutils', runc: 'runc',
   tar: 'tar', tini: 'tini', unshare: 'util-linux', 'update-binfmts': 'binfmt-support',
 };
 

@@ -48,6 +48,17 @@ describe.skipIf(skip)('the arm64 image under qemu-user', () => {
     expect(pod(['run', '--name', name, '-v', `${bundle}:/pause.ts:ro`, '--entrypoint', '/pause.ts/pause', BUSYBOX_IMAGE, '-v'])).toContain(`pause.ts ${version}`);
   });
 
+  // test/internals.test.ts's first check, for the arm64 build: the internal
+  // bindings are there on arm64's Node too, in the shape pause checks.
+  it('takes both of Node\'s internal bindings (--verbose), init mode in its bundle', () => {
+    const name = uniqueName('arm64-internals');
+    onCleanup(() => podQuiet(['rm', '--force', name]));
+    const bundle = join(bundleOutOfImage(), 'pause.ts');
+    const output = pod(['run', '--name', name, '-v', `${bundle}:/pause.ts:ro`, '--entrypoint', '/bin/sh', BUSYBOX_IMAGE,
+      '-c', '/pause.ts/pause --verbose -- true 2>&1']);
+    expect(output).toContain("pause: Node's internal bindings ffi=internal signal_wrap=internal\n");
+  });
+
   it('runs /pause -v', () => {
     const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
     const name = uniqueName('arm64-version');
