@@ -56,6 +56,8 @@ const SPAWNATTR_SIGMASK = SPAWNATTR_SIGDEFAULT + SIGSET_BYTES; // sigset_t
 /** posix_spawn_file_actions_t is 80 bytes; initialised by glibc in a zeroed buffer with room to spare. */
 const FILE_ACTIONS_BYTES = 256;
 const POINTER_BYTES = 8;
+/** <linux/auxvec.h>: the auxiliary vector's entry for the file name the program was exec'd as. */
+const AT_EXECFN = 31n;
 
 // --- Bindings.
 //
@@ -79,6 +81,8 @@ export interface Ffi {
   getInt32(address: bigint): number;
   getUint64(address: bigint): bigint;
   getRawPointer(buffer: Buffer): bigint;
+  /** A copy of `length` bytes of memory at `address`. */
+  toBuffer(address: bigint, length: number): Buffer;
 }
 const ffi = internalBinding<Ffi>('ffi') ?? (process.getBuiltinModule('node:ffi') as unknown as Ffi);
 const libc = new ffi.DynamicLibrary(null);
@@ -266,7 +270,7 @@ export type SpawnResult = { ok: true; pid: number } | { ok: false; errno: Errno;
  * an empty signal mask and every signal at its default disposition (Node
  * ignores SIGPIPE and SIGXFSZ, pause ignores SIGTTIN and SIGTTOU, and blocked
  * or ignored signals survive exec), and keeps exactly the descriptors asked for.
- * Its environment is the `environ` pause was started with, byte for byte.
+ * Its environment is the one the kernel gave pause (kernelEnvironment), byte for byte.
  */
 export function spawn(request: SpawnRequest): SpawnResult {
   const actions = Buffer.alloc(FILE_ACTIONS_BYTES);
@@ -322,13 +326,82 @@ function spawnWith(args: readonly string[], actions: Buffer, attr: Buffer): Spaw
   const argv = Buffer.alloc((strings.length + 1) * POINTER_BYTES);
   strings.forEach((str, i) => argv.writeBigUInt64LE(ffi.getRawPointer(str), i * POINTER_BYTES));
   const pid = Buffer.alloc(4);
-  const error = spawnp(pid, strings[0] ?? null, actions, attr, argv, environ());
+  const { envp, path } = kernelEnvironment();
+  // posix_spawnp looks COMMAND up in the PATH of pause's own environment,
+  // which the entry stub emptied: put back, by address, the one execvp would
+  // have used (the first). Node reads no PATH.
+  if (path !== null && !pathRestored) pathRestored = putenv(path) === 0;
+  const error = spawnp(pid, strings[0] ?? null, actions, attr, argv, ffi.getRawPointer(envp));
   // `strings` must stay reachable until here: argv holds raw pointers into them.
   strings.length = 0;
   return error ? spawnFailure(error, 'exec') : { ok: true, pid: pid.readInt32LE(0) };
 }
 
-/** The value of glibc's `char **environ`. */
-function environ(): bigint {
-  return ffi.getUint64(libc.getSymbol('environ'));
+// --- The environment as the kernel gave it.
+//
+// The executable's entry stub (scripts/entry-stub.ts) hides the environment
+// from Node: glibc's `environ` is empty. The strings are still where the
+// kernel put them. At exec it lays out, end to end at the top of the new
+// stack, the argv strings, the environment strings, then the file name it
+// ran (the auxiliary vector's AT_EXECFN points at it); below them, argc and
+// the pointer arrays, which the dynamic loader's `__libc_stack_end` points
+// at. Nothing writes to the strings afterwards (libuv copies argv; setenv and
+// unsetenv change only the pointer arrays), so they are the environment
+// byte for byte, with what Node would have deleted (NODE_CHANNEL_FD,
+// NODE_UNIQUE_ID), entries without `=` and bytes that are not UTF-8. No /proc
+// is needed, and it is the same as PID 1.
+
+const getauxval = lazy<[type: bigint], bigint>('getauxval', ['uint64'], 'uint64');
+const putenv = lazy<[entry: bigint], number>('putenv', ['pointer'], 'int32');
+let pathRestored = false;
+
+export interface KernelEnvironment {
+  /** Each entry's bytes, in the kernel's order, without the NUL: NAME=VALUE or not. */
+  readonly entries: readonly Buffer[];
+  /** The command's envp: the addresses of those strings on the stack, then NULL. */
+  readonly envp: Buffer;
+  /** The address of the first entry that starts with `PATH=`, or null. */
+  readonly path: bigint | null;
+}
+
+let kernelEnv: KernelEnvironment | undefined;
+
+/** The environment pause was exec'd with, read from the initial stack (once). */
+export function kernelEnvironment(): KernelEnvironment {
+  return (kernelEnv ??= readKernelEnvironment());
+}
+
+/** Where each NUL-terminated string of `area` starts; null if the last is not terminated. */
+function stringStarts(area: Buffer): number[] | null {
+  const starts: number[] = [];
+  for (let at = 0; at < area.length; ) {
+    const nul = area.indexOf(0, at);
+    if (nul === -1) return null;
+    starts.push(at);
+    at = nul + 1;
+  }
+  return starts;
+}
+
+function readKernelEnvironment(): KernelEnvironment {
+  const stack = ffi.getUint64(libc.getSymbol('__libc_stack_end'));
+  const argc = Number(ffi.getUint64(stack));
+  const argvAt = (i: number): bigint => ffi.getUint64(stack + BigInt((1 + i) * POINTER_BYTES));
+  const first = argvAt(0);
+  const end = getauxval(AT_EXECFN);
+  // Each check says the layout is the kernel's: argc, argv[0] being the string
+  // glibc took the program's name from, argv NULL-terminated, and every argv
+  // pointer at the start of a string of the area.
+  const area = argc >= 1 && argvAt(argc) === 0n && first === ffi.getUint64(libc.getSymbol('program_invocation_name')) && end > first
+    ? ffi.toBuffer(first, Number(end - first)) : null;
+  const starts = area && stringStarts(area);
+  if (!area || !starts || starts.length < argc || starts.slice(0, argc).some((at, i) => first + BigInt(at) !== argvAt(i))) {
+    throw new Error('the initial stack is not laid out as Linux lays it out: the environment cannot be read from it');
+  }
+  const envStarts = starts.slice(argc);
+  const entries = envStarts.map((at) => area.subarray(at, area.indexOf(0, at)));
+  const envp = Buffer.alloc((envStarts.length + 1) * POINTER_BYTES);
+  envStarts.forEach((at, i) => envp.writeBigUInt64LE(first + BigInt(at), i * POINTER_BYTES));
+  const pathIndex = entries.findIndex((entry) => entry.subarray(0, 5).toString('latin1') === 'PATH=');
+  return { entries, envp, path: pathIndex === -1 ? null : first + BigInt(envStarts[pathIndex]!) };
 }

@@ -13,7 +13,7 @@ describe("Node's internal bindings", () => {
   it('give the ffi and signal_wrap bindings in the shape src/libc.ts and src/signal-events.ts use', async () => {
     const result = await run(NODE, [...SEA_EXEC_ARGV, '--import', TSX, join(ROOT, 'test', 'fixtures', 'internals-probe.ts')], { cwd: '/usr' });
     expect(result).toMatchObject({ code: 0, stderr: '' });
-    expect(JSON.parse(result.stdout)).toEqual({ ffi: true, cwd: '/usr', environ: true, signalWrap: true });
+    expect(JSON.parse(result.stdout)).toEqual({ ffi: true, cwd: '/usr', environ: true, toBuffer: true, signalWrap: true });
   });
 
   it('are not used without --expose-internals: the sources still run, on node:ffi and process.on', async () => {
