@@ -221,3 +221,17 @@ describe.skipIf(skipChroot)('the environment reaches the command byte for byte w
     expect(result.stdout.equals(RAW_BYTES), result.stdout.toString('latin1')).toBe(true);
   });
 });
+
+describe.skipIf(missingCommands(['chroot', 'busybox', 'ldd']))("the image's own OpenSSL configuration", () => {
+  // Node's OpenSSL reads /etc/ssl/openssl.cnf without OPENSSL_CONF; the pinned
+  // node in such a root stops with "OpenSSL configuration error", exit 100.
+  it('is not read: pause runs in a root whose /etc/ssl/openssl.cnf Node cannot parse', async () => {
+    const { root, remove } = makeRoot(PAUSE, 'pause', []);
+    onCleanup(remove);
+    mkdirSync(join(root, 'etc', 'ssl'), { recursive: true });
+    writeFileSync(join(root, 'etc', 'ssl', 'openssl.cnf'), '[nodejs_conf\nbroken\n');
+    const result = await run('chroot', [root, '/pause', '--', '/bin/sh', '-c', 'exit 3']);
+    expect(result.code).toBe(3);
+    expect(result.stderr).not.toMatch(/OpenSSL/);
+  });
+});
