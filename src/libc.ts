@@ -56,8 +56,6 @@ const SPAWNATTR_SIGMASK = SPAWNATTR_SIGDEFAULT + SIGSET_BYTES; // sigset_t
 /** posix_spawn_file_actions_t is 80 bytes; initialised by glibc in a zeroed buffer with room to spare. */
 const FILE_ACTIONS_BYTES = 256;
 const POINTER_BYTES = 8;
-/** <linux/auxvec.h>: the auxiliary vector's entry for the file name the program was exec'd as. */
-const AT_EXECFN = 31n;
 
 // --- Bindings.
 //
@@ -343,15 +341,20 @@ function spawnWith(args: readonly string[], actions: Buffer, attr: Buffer): Spaw
 // from Node: glibc's `environ` is empty. The strings are still where the
 // kernel put them. At exec it lays out, end to end at the top of the new
 // stack, the argv strings, the environment strings, then the file name it
-// ran (the auxiliary vector's AT_EXECFN points at it); below them, argc and
-// the pointer arrays, which the dynamic loader's `__libc_stack_end` points
-// at. Nothing writes to the strings afterwards (libuv copies argv; setenv and
-// unsetenv change only the pointer arrays), so they are the environment
-// byte for byte, with what Node would have deleted (NODE_CHANNEL_FD,
-// NODE_UNIQUE_ID), entries without `=` and bytes that are not UTF-8. No /proc
-// is needed, and it is the same as PID 1.
+// ran; below them argc, the argv pointers and NULL, the envp pointers and
+// NULL, then the auxiliary vector. The dynamic loader's `__libc_stack_end`
+// points at argc. Nothing writes to the strings afterwards (libuv copies
+// argv; setenv and unsetenv change only pointer arrays), so they are the
+// environment byte for byte, with what Node would have deleted
+// (NODE_CHANNEL_FD, NODE_UNIQUE_ID), entries without `=` and bytes that are
+// not UTF-8. No /proc is needed, and it is the same as PID 1.
 
+/** <linux/auxvec.h>: the auxiliary vector's entry for the file name the program was exec'd as. */
+const AT_EXECFN = 31n;
+/** Auxiliary vector types are small numbers (<linux/auxvec.h>, <asm/auxvec.h>); no stack address is this low. */
+const AUXV_TYPE_LIMIT = 4096n;
 const getauxval = lazy<[type: bigint], bigint>('getauxval', ['uint64'], 'uint64');
+const strlen = lazy<[string: bigint], bigint>('strlen', ['pointer'], 'uint64');
 const putenv = lazy<[entry: bigint], number>('putenv', ['pointer'], 'int32');
 let pathRestored = false;
 
@@ -371,6 +374,8 @@ export function kernelEnvironment(): KernelEnvironment {
   return (kernelEnv ??= readKernelEnvironment());
 }
 
+const LAYOUT_ERROR = 'the initial stack is not laid out as Linux lays it out: the environment cannot be read from it';
+
 /** Where each NUL-terminated string of `area` starts; null if the last is not terminated. */
 function stringStarts(area: Buffer): number[] | null {
   const starts: number[] = [];
@@ -383,25 +388,42 @@ function stringStarts(area: Buffer): number[] | null {
   return starts;
 }
 
+/**
+ * Where the environment's strings end, and the addresses envp[1..] hold (to
+ * check the strings against). The stub stored NULL over envp[0]; the rest of
+ * the array is as the kernel wrote it, and the word after envp[0] is either
+ * the array's NULL (one entry), envp[1], or, with no environment at all, the
+ * auxiliary vector's first type. Without the stub (the sources under a plain
+ * node) envp[0] is intact and the kernel's AT_EXECFN marks the end, unless
+ * the loader was run as a program: it points AT_EXECFN at the program's name.
+ */
+function environmentEnd(envpAt: (j: number) => bigint, start: bigint): { end: bigint; pointers: bigint[] | null } {
+  if (envpAt(0) !== 0n) return { end: getauxval(AT_EXECFN), pointers: null };
+  const second = envpAt(1);
+  if (second !== 0n && second < AUXV_TYPE_LIMIT) return { end: start, pointers: [] };
+  const pointers = [start];
+  for (let j = 1; envpAt(j) !== 0n; j++) pointers.push(envpAt(j));
+  const last = pointers[pointers.length - 1]!;
+  return { end: last + strlen(last) + 1n, pointers };
+}
+
 function readKernelEnvironment(): KernelEnvironment {
   const stack = ffi.getUint64(libc.getSymbol('__libc_stack_end'));
   const argc = Number(ffi.getUint64(stack));
-  const argvAt = (i: number): bigint => ffi.getUint64(stack + BigInt((1 + i) * POINTER_BYTES));
-  const first = argvAt(0);
-  const end = getauxval(AT_EXECFN);
-  // Each check says the layout is the kernel's: argc, argv[0] being the string
-  // glibc took the program's name from, argv NULL-terminated, and every argv
-  // pointer at the start of a string of the area.
-  const area = argc >= 1 && argvAt(argc) === 0n && first === ffi.getUint64(libc.getSymbol('program_invocation_name')) && end > first
-    ? ffi.toBuffer(first, Number(end - first)) : null;
-  const starts = area && stringStarts(area);
-  if (!area || !starts || starts.length < argc || starts.slice(0, argc).some((at, i) => first + BigInt(at) !== argvAt(i))) {
-    throw new Error('the initial stack is not laid out as Linux lays it out: the environment cannot be read from it');
+  const word = (i: number): bigint => ffi.getUint64(stack + BigInt((1 + i) * POINTER_BYTES));
+  // argc, argv NULL-terminated, argv[0] the string glibc took the program's name from.
+  if (argc < 1 || word(argc) !== 0n || word(0) !== ffi.getUint64(libc.getSymbol('program_invocation_name'))) throw new Error(LAYOUT_ERROR);
+  const lastArg = word(argc - 1);
+  const start = lastArg + strlen(lastArg) + 1n;
+  const { end, pointers } = environmentEnd((j) => word(argc + 1 + j), start);
+  const area = end > start ? ffi.toBuffer(start, Number(end - start)) : Buffer.alloc(0);
+  const starts = end >= start ? stringStarts(area) : null;
+  if (!starts || (pointers && (pointers.length !== starts.length || pointers.some((p, j) => p !== start + BigInt(starts[j]!))))) {
+    throw new Error(LAYOUT_ERROR);
   }
-  const envStarts = starts.slice(argc);
-  const entries = envStarts.map((at) => area.subarray(at, area.indexOf(0, at)));
-  const envp = Buffer.alloc((envStarts.length + 1) * POINTER_BYTES);
-  envStarts.forEach((at, i) => envp.writeBigUInt64LE(first + BigInt(at), i * POINTER_BYTES));
+  const entries = starts.map((at) => area.subarray(at, area.indexOf(0, at)));
+  const envp = Buffer.alloc((starts.length + 1) * POINTER_BYTES);
+  starts.forEach((at, i) => envp.writeBigUInt64LE(start + BigInt(at), i * POINTER_BYTES));
   const pathIndex = entries.findIndex((entry) => entry.subarray(0, 5).toString('latin1') === 'PATH=');
-  return { entries, envp, path: pathIndex === -1 ? null : first + BigInt(envStarts[pathIndex]!) };
+  return { entries, envp, path: pathIndex === -1 ? null : start + BigInt(starts[pathIndex]!) };
 }

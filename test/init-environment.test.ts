@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StdioOptions } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { interpreterOf } from '../scripts/elf.ts';
 import { makeRoot } from './helpers/chroot.ts';
 import { PAUSE, ROOT } from './helpers/paths.ts';
 import { isPauseModeReady, startAsPid1, unshareArgs } from './helpers/pid1.ts';
@@ -196,6 +197,19 @@ describe.skipIf(skipRaw)('the environment reaches the command byte for byte', ()
     const result = await runWithRawEnvironment(unshare, [...unshareArgs(), PAUSE, '--', 'cat', '/proc/self/environ']);
     expect(result).toMatchObject({ code: 0, stderr: '' });
     expect(result.stdout.equals(RAW_BYTES), result.stdout.toString('latin1')).toBe(true);
+  });
+
+  // The loader run as a program moves argv on the stack and points AT_EXECFN
+  // at the program's name: pause must still find the environment.
+  it('started by the dynamic loader run as a program (ld.so PAUSE)', async () => {
+    const result = await runWithRawEnvironment(interpreterOf(PAUSE), [PAUSE, '--', 'cat', '/proc/self/environ']);
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    expect(result.stdout.equals(RAW_BYTES), result.stdout.toString('latin1')).toBe(true);
+  });
+
+  it('an empty environment stays empty', async () => {
+    const result = await run(PAUSE, ['--', 'cat', '/proc/self/environ'], { env: {} });
+    expect(result).toMatchObject({ code: 0, stdout: '', stderr: '' });
   });
 });
 
