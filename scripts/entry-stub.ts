@@ -19,11 +19,24 @@
 // extended to cover. Nothing moves: every other byte of the file is kept.
 import { readFileSync, writeFileSync } from 'node:fs';
 
-/** <elf.h> */
+/** <elf.h>: Elf64_Ehdr field offsets, machines, and Elf64_Phdr's. */
+const E_IDENT_CLASS = 4; // 2: ELFCLASS64
+const E_IDENT_DATA = 5; // 1: ELFDATA2LSB
+const E_MACHINE = 0x12;
+const E_ENTRY = 0x18;
+const E_PHOFF = 0x20;
+const E_PHENTSIZE = 0x36;
+const E_PHNUM = 0x38;
 const EM_X86_64 = 62;
 const EM_AARCH64 = 183;
 const PT_LOAD = 1;
 const PF_X = 1;
+const P_FLAGS = 4;
+const P_OFFSET = 8;
+const P_VADDR = 16;
+const P_FILESZ = 32;
+const P_MEMSZ = 40;
+/** Where the stub starts: aligned as compilers align functions. */
 const STUB_ALIGN = 16;
 
 /**
@@ -68,13 +81,13 @@ const STUBS: Readonly<Record<number, Stub>> = { [EM_X86_64]: x86_64, [EM_AARCH64
 interface Segment { readonly header: number; readonly type: number; readonly flags: number; readonly offset: bigint; readonly vaddr: bigint; readonly filesz: bigint; readonly memsz: bigint }
 
 function segments(elf: Buffer): Segment[] {
-  const phoff = Number(elf.readBigUInt64LE(0x20));
-  const phentsize = elf.readUInt16LE(0x36);
-  return Array.from({ length: elf.readUInt16LE(0x38) }, (_, i) => {
+  const phoff = Number(elf.readBigUInt64LE(E_PHOFF));
+  const phentsize = elf.readUInt16LE(E_PHENTSIZE);
+  return Array.from({ length: elf.readUInt16LE(E_PHNUM) }, (_, i) => {
     const header = phoff + i * phentsize;
     return {
-      header, type: elf.readUInt32LE(header), flags: elf.readUInt32LE(header + 4), offset: elf.readBigUInt64LE(header + 8),
-      vaddr: elf.readBigUInt64LE(header + 16), filesz: elf.readBigUInt64LE(header + 32), memsz: elf.readBigUInt64LE(header + 40),
+      header, type: elf.readUInt32LE(header), flags: elf.readUInt32LE(header + P_FLAGS), offset: elf.readBigUInt64LE(header + P_OFFSET),
+      vaddr: elf.readBigUInt64LE(header + P_VADDR), filesz: elf.readBigUInt64LE(header + P_FILESZ), memsz: elf.readBigUInt64LE(header + P_MEMSZ),
     };
   });
 }
@@ -82,10 +95,10 @@ function segments(elf: Buffer): Segment[] {
 /** Puts the stub in front of `file`'s entry point, in place; throws, saying why, when it cannot. */
 export function hideEnvironmentFromNode(file: string): void {
   const elf = readFileSync(file);
-  if (elf.readUInt32BE(0) !== 0x7f454c46 || elf[4] !== 2 || elf[5] !== 1) throw new Error(`${file}: not a little-endian 64-bit ELF`);
-  const stub = STUBS[elf.readUInt16LE(0x12)];
-  if (!stub) throw new Error(`${file}: no entry stub for ELF machine ${elf.readUInt16LE(0x12)}`);
-  const entry = elf.readBigUInt64LE(0x18);
+  if (elf.readUInt32BE(0) !== 0x7f454c46 || elf[E_IDENT_CLASS] !== 2 || elf[E_IDENT_DATA] !== 1) throw new Error(`${file}: not a little-endian 64-bit ELF`);
+  const stub = STUBS[elf.readUInt16LE(E_MACHINE)];
+  if (!stub) throw new Error(`${file}: no entry stub for ELF machine ${elf.readUInt16LE(E_MACHINE)}`);
+  const entry = elf.readBigUInt64LE(E_ENTRY);
   const loads = segments(elf).filter((s) => s.type === PT_LOAD);
   const text = loads.find((s) => (s.flags & PF_X) !== 0 && entry >= s.vaddr && entry < s.vaddr + s.memsz);
   if (!text || text.filesz !== text.memsz) throw new Error(`${file}: the entry point is not in an executable segment of file bytes`);
@@ -98,8 +111,8 @@ export function hideEnvironmentFromNode(file: string): void {
     throw new Error(`${file}: no room for the ${code.length}-byte entry stub after the executable segment`);
   }
   code.copy(elf, Number(at));
-  elf.writeBigUInt64LE(after - text.offset, text.header + 32); // p_filesz
-  elf.writeBigUInt64LE(after - text.offset, text.header + 40); // p_memsz
-  elf.writeBigUInt64LE(text.vaddr + (at - text.offset), 0x18); // e_entry
+  elf.writeBigUInt64LE(after - text.offset, text.header + P_FILESZ);
+  elf.writeBigUInt64LE(after - text.offset, text.header + P_MEMSZ);
+  elf.writeBigUInt64LE(text.vaddr + (at - text.offset), E_ENTRY);
   writeFileSync(file, elf);
 }
