@@ -10,6 +10,7 @@ import { arch as hostArch } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
+import { hideEnvironmentFromNode } from './entry-stub.ts';
 import { SEA_EXEC_ARGV } from './sea-flags.ts';
 
 const root = resolve(import.meta.dirname, '..');
@@ -140,6 +141,13 @@ writeFileSync(seaConfig, JSON.stringify({
 // without the executable's execArgv, the cache was rejected at every start
 // and each function compiled from source (bench/results/tuning.md).
 run(process.execPath, [...SEA_EXEC_ARGV, '--build-sea', seaConfig]);
+// Last, on the finished file: Node must start without the environment,
+// which belongs to the command (scripts/entry-stub.ts).
+try {
+  hideEnvironmentFromNode(outTemporary);
+} catch (error) {
+  die((error as Error).message);
+}
 chmodSync(outTemporary, 0o755);
 renameSync(outTemporary, out);
 process.stdout.write(`built ${out} (${(statSync(out).size / 2 ** 20).toFixed(1)} MiB, ${arch}, node v${nodeVersion}, ${commit ? `git ${commit}` : 'no git commit'})\n`);

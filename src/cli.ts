@@ -101,6 +101,23 @@ const ENVIRONMENT = {
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
+/**
+ * The environment's entries (NAME=VALUE as bytes) as getenv(3) reads them:
+ * the first entry of a name wins, entries without `=` name nothing, and
+ * values are decoded as UTF-8 as Node decodes process.env.
+ */
+export function environmentOf(entries: readonly Uint8Array[]): Environment {
+  const env: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const entry of entries) {
+    const text = Buffer.from(entry.buffer, entry.byteOffset, entry.byteLength).toString('utf8');
+    const equals = text.indexOf('=');
+    if (equals <= 0) continue;
+    const name = text.slice(0, equals);
+    if (!Object.hasOwn(env, name)) env[name] = text.slice(equals + 1);
+  }
+  return env;
+}
+
 function parseExitCode(text: string): Parsed<number> {
   if (/^\d{1,3}$/.test(text.trim()) && Number(text) <= 255) return { ok: true, value: Number(text) };
   return { ok: false, error: `'${text}' is not an exit code: use a whole number from 0 to 255` };

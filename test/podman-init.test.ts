@@ -62,6 +62,15 @@ describe.skipIf(skip)('podman run --init --init-path dist/pause', () => {
     expect(result.code).toBe(0);
   });
 
+  // The image's ENV is pause's too: Node starts without it (scripts/entry-stub.ts)
+  // and the command gets it, with what Node would have consumed.
+  it("the container's environment, Node's variables included, reaches the command and never Node", async () => {
+    const variables = ['NODE_CHANNEL_FD=abc', 'NODE_REPL_EXTERNAL_MODULE=/x.js', 'NODE_UNIQUE_ID=1', 'OPENSSL_CONF=/etc/passwd', 'NODE_DEBUG=*'];
+    const result = await run('podman', ['run', '--rm', ...variables.flatMap((v) => ['--env', v]), ...INIT, IMAGE,
+      'sh', '-c', 'echo "$NODE_CHANNEL_FD $NODE_REPL_EXTERNAL_MODULE $NODE_UNIQUE_ID $OPENSSL_CONF $NODE_DEBUG"; exit 3']);
+    expect(result).toMatchObject({ code: 3, stdout: 'abc /x.js 1 /etc/passwd *\n', stderr: '' });
+  });
+
   it('`--preserve-fds 2` hands descriptors 3 and 4 through pause to the command', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pause-preserve-fds-'));
     onCleanup(() => rmSync(dir, { recursive: true, force: true }));
