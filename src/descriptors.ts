@@ -21,8 +21,8 @@ export interface OpenFd {
 export interface Descriptors {
   /** Open when pause started: the command gets them. */
   readonly inherited: readonly number[];
-  /** Node's own. */
-  readonly own: readonly number[];
+  /** Node's own (its epoll, eventfds, pipes): closed in the command. */
+  readonly nodes: readonly number[];
 }
 
 /**
@@ -41,7 +41,7 @@ export function classify(open: readonly OpenFd[]): Descriptors {
     d.fd >= first && (d.kind === 'epoll' || d.kind === 'anonymous' || (d.kind === 'pipe' && (ends.get(d.id) ?? 0) >= 2));
   return {
     inherited: sorted.filter((d) => !isNodes(d)).map((d) => d.fd),
-    own: sorted.filter(isNodes).map((d) => d.fd),
+    nodes: sorted.filter(isNodes).map((d) => d.fd),
   };
 }
 
