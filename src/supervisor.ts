@@ -55,7 +55,8 @@ export class Supervisor {
       }
       const end = decodeWaitStatus(result.status);
       if (result.pid === this.child && this.phase.name === 'running') this.commandExited(end);
-      else if (this.options.warnOnReap) log('warn', `reaped pid ${result.pid}`, describe(end));
+      // tini's words, which log scrapers written for tini look for; JSON carries the pid as a field too.
+      else if (this.options.warnOnReap) log('warn', `Reaped zombie process with pid=${result.pid}`, describe(end), { pid: result.pid });
     }
   };
 

@@ -59,3 +59,17 @@ test.each([
   expect(result.stderr.includes('registered as child subreaper')).toBe(registered);
 });
 
+
+// tini's own suite (test/run_inner_tests.py, "reaping display test") runs
+// `tini -w` over a script that leaves a zombie and looks for these words in
+// stderr, and for their absence without -w. Log scrapers written for tini do the same.
+test.each([
+  ['-w', ['-w'], true],
+  ['without -w', [], false],
+] as const)('tini\'s reaping display test, %s', async (_, flags, shown) => {
+  const result = await run(PAUSE, [...flags, '--', 'sh', '-c', '(sh -c \'echo "zombie $$"\' &); exit 0'], { env: env({}) });
+  expect(result.code).toBe(0);
+  const zombie = /^zombie (\d+)$/m.exec(result.stdout)?.[1];
+  expect(zombie).toBeDefined();
+  expect(result.stderr.includes(`Reaped zombie process with pid=${zombie}`)).toBe(shown);
+});
