@@ -28,12 +28,16 @@ export function runInit(options: InitOptions): void {
   const descriptors = openDescriptors('/proc', isOpenDescriptor);
   setLogFormat(options.logFormat);
   setVerbose(options.verbose);
+  const supervisor = new Supervisor(options);
+  // In place of src/main.ts's process.exit(1): once the command runs, an
+  // internal error must not drop it (src/internal-error.ts).
+  process.removeAllListeners('uncaughtException');
+  process.on('uncaughtException', supervisor.failed);
   becomeSubreaper(options.subreaper);
   if (options.parentDeathSignal !== null) {
     const error = setParentDeathSignal(options.parentDeathSignal);
     if (error) fatal(`cannot set the parent death signal: ${getSystemErrorMessage(-error)}`);
   }
-  const supervisor = new Supervisor(options);
   const handled = listen(supervisor);
   // The executable runs with --disable-sigusr1 so that SIGUSR1 can never
   // start the inspector; that leaves SIGUSR1 blocked in every thread. Now that

@@ -4,7 +4,8 @@
 // when; this module does it, with libc.
 import { getSystemErrorMessage } from 'node:util';
 import type { InitOptions } from './cli.ts';
-import { GRACE_OVER, next, NO_CHILDREN, route, RUNNING, type Action, type Event, type Phase } from './init-phases.ts';
+import { exitStatus, GRACE_OVER, next, NO_CHILDREN, route, RUNNING, type Action, type Event, type Phase } from './init-phases.ts';
+import { stopAfterInternalError } from './internal-error.ts';
 import { exitNow, kill, reapOne, reclaimTerminalForeground, ESRCH } from './libc.ts';
 import { log, verbose, type Fields } from './log.ts';
 import { descendantsOf } from './procfs.ts';
@@ -59,6 +60,15 @@ export class Supervisor {
       else if (this.options.warnOnReap) log('warn', `Reaped zombie process with pid=${result.pid}`, describe(end), { pid: result.pid });
     }
   };
+
+  /** Listener for an exception nothing caught: src/internal-error.ts. */
+  readonly failed = (error: unknown): never => stopAfterInternalError(error, {
+    child: this.child,
+    end: this.phase.name === 'running' ? null : this.phase.end,
+    gracePeriodMs: this.options.gracePeriodMs,
+    isPid1: this.isPid1,
+    exitCode: (end) => exitStatus(end, this.options.remapExit).code,
+  });
 
   private send(signo: number): void {
     const where = route(this.phase, signo, this.options.rewrite);
