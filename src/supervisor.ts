@@ -9,7 +9,7 @@ import { stopAfterInternalError } from './internal-error.ts';
 import { exitNow, kill, reapOne, reclaimTerminalForeground, ESRCH } from './libc.ts';
 import { log, verbose, type Fields } from './log.ts';
 import { descendantsOf } from './procfs.ts';
-import { signalName, SIGKILL } from './signals.ts';
+import { signalName, SIGKILL, SIGTERM } from './signals.ts';
 import { decodeWaitStatus, type ChildEnd } from './wait-status.ts';
 
 /** While winding down after SIGKILL, look again this often for processes forked since. */
@@ -23,6 +23,8 @@ export class Supervisor {
   private terminal: number | null = null;
   private readonly isPid1 = process.pid === 1;
   private readonly options: InitOptions;
+  /** When pause got its first SIGTERM (performance.now()), if it did while the command ran. */
+  private stopAskedAt: number | undefined;
 
   constructor(options: InitOptions) {
     this.options = options;
@@ -37,6 +39,7 @@ export class Supervisor {
   /** Listener for each signal that pause forwards. */
   readonly forward = (signo: number): void => {
     this.send(signo);
+    if (signo === SIGTERM) this.stopAskedAt ??= performance.now();
     // libuv passes signals to JavaScript through a pipe and drops them when
     // the pipe is full, SIGCHLD included; reaping on every signal means a
     // child exit is never lost in a storm of other signals. After the kill,
@@ -96,7 +99,8 @@ export class Supervisor {
     // We gave the terminal to the child's group; take it back, so that
     // whatever pause or its parent does next is not in the background.
     if (this.terminal !== null) reclaimTerminalForeground(this.terminal);
-    this.advance({ kind: 'command-exited', end });
+    const sinceStopMs = this.stopAskedAt === undefined ? undefined : performance.now() - this.stopAskedAt;
+    this.advance({ kind: 'command-exited', end, sinceStopMs });
   }
 
   /** Moves to the phase after `event` and carries out what it takes. */

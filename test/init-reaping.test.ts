@@ -87,6 +87,20 @@ describe('not PID 1: as child subreaper', () => {
     await waitFor('the orphan to be reaped', () => statusField(orphan, 'State') === undefined);
   });
 
+  // As an engine's stop: its SIGKILL comes a set time after its SIGTERM to pause.
+  test('after pause itself got SIGTERM, the grace period counts from it: once over, the rest get SIGKILL at once', async () => {
+    const script = 'trap "" TERM; trap "exit 3" USR1; sleep 1000 & echo ready; while :; do sleep 0.05; done';
+    const pause = start(PAUSE, ['--verbose', '--grace-period', '1', '--', 'sh', '-c', script]);
+    await waitFor('the command', () => pause.stdout().includes('ready'));
+    process.kill(pause.pid, 'SIGTERM');
+    // The grace period running from the SIGTERM is what is tested: let it pass.
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    process.kill(pause.pid, 'SIGUSR1');
+    expect((await pause.exited).code).toBe(3);
+    expect(pause.stderr()).toContain('pause: sending SIGKILL to the processes that are left');
+    expect(pause.stderr()).not.toContain('SIGTERM and SIGCONT');
+  });
+
   test('clean-up kills a descendant that ignores SIGTERM and spares a process outside pause\'s tree', async () => {
     const outside = start('sleep', ['100']);
     const pause = start(PAUSE, ['--grace-period', '1', '--', 'sh', '-c', LEFTOVER]);
