@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeRoot } from './helpers/chroot.ts';
 import { PAUSE } from './helpers/paths.ts';
 import { unshareArgs } from './helpers/pid1.ts';
+import { execedChild } from './helpers/children.ts';
 import { run, start, statusField, waitFor } from './helpers/process.ts';
 import { missingCommands } from './helpers/requires.ts';
 
@@ -42,6 +43,9 @@ const GATE = 'trap "exit 0" USR2; kill -USR2 $PPID; sleep 1000 & wait';
 /** Leaves an orphan, waits for pause to reap it (and so to write -w's line), then GATE. */
 const ORPHAN_THEN_GATE = `o=$( (sh -c 'echo $$' &) ); while [ -e /proc/$o ]; do sleep 0.01; done; ${GATE}`;
 
+/** SIGPIPE (13) in a /proc status mask. */
+const SIGPIPE_BIT = 1n << 12n;
+
 const PID1 = [['not PID 1', [] as string[]], ['as PID 1', ['unshare', ...unshareArgs()]]] as const;
 
 describe.each(PID1)('%s', (_, prefix) => {
@@ -55,6 +59,18 @@ describe.each(PID1)('%s', (_, prefix) => {
       const result = await withDeadReader(redirect, [...prefix, PAUSE, '-w', '--', 'sh', '-c', ORPHAN_THEN_GATE]);
       expect(result.code).toBe(0);
     });
+  });
+
+  it('pause\'s own SIGPIPE stays pending, blocked, on its main thread; the command has none, and no signal blocked', async () => {
+    const pause = startWithDeadReader('stderr', [...prefix, PAUSE, '--verbose', '--', 'sleep', '1000']);
+    const main = prefix.length === 0 ? pause.pid : await execedChild(pause.pid, 'pause'); // under unshare
+    // /proc/PID/status: SigPnd is the main thread's own pending set, ShdPnd the process's.
+    await waitFor('SIGPIPE pending on pause\'s main thread', () => (BigInt(`0x${statusField(main, 'SigPnd') ?? '0'}`) & SIGPIPE_BIT) !== 0n);
+    expect(BigInt(`0x${statusField(main, 'ShdPnd')}`) & SIGPIPE_BIT).toBe(0n);
+    const child = await execedChild(main, 'sleep');
+    for (const field of ['SigPnd', 'ShdPnd', 'SigBlk']) expect(statusField(child, field)).toBe('0000000000000000');
+    process.kill(main, 'SIGUSR2');
+    expect((await pause.exited).code).toBe(128 + 12);
   });
 
   it('`kill -PIPE` to pause reaches the command, beside pause\'s own SIGPIPE', async () => {
