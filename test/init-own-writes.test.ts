@@ -2,11 +2,12 @@
 // a pipe whose reader is gone, each of pause's log lines fails with EPIPE and
 // is dropped, the command is not sent pause's own SIGPIPE, and its status
 // comes out. A SIGPIPE that another process sends pause is still forwarded
-// (src/init.ts keepOwnSigpipeFromCommand).
+// (src/init.ts keepOwnSigpipeFromCommand). Pause mode and --version/--help
+// only see their writes fail.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeRoot } from './helpers/chroot.ts';
 import { PAUSE } from './helpers/paths.ts';
-import { unshareArgs } from './helpers/pid1.ts';
+import { isPauseModeReady, unshareArgs } from './helpers/pid1.ts';
 import { execedChild } from './helpers/children.ts';
 import { run, start, statusField, waitFor } from './helpers/process.ts';
 import { missingCommands } from './helpers/requires.ts';
@@ -109,6 +110,14 @@ describe('without /proc (the warning line is written)', () => {
     process.kill(pause.pid, 'SIGUSR2');
     expect((await pause.exited).code).toBe(0);
   });
+});
+
+// Pause mode ignores SIGPIPE (SIG_IGN): its writes can only fail.
+it('pause mode, stderr to a pipe whose reader is gone: its warning and its shutdown line are dropped, SIGTERM ends it with 0', async () => {
+  const pause = startWithDeadReader('stderr', [PAUSE]);
+  await waitFor('pause mode to be ready', () => isPauseModeReady(pause.pid));
+  process.kill(pause.pid, 'SIGTERM');
+  expect((await pause.exited).code).toBe(0);
 });
 
 it.each([['--version'], ['--help']])('%s to a stdout whose reader is gone exits 0', async (flag) => {
