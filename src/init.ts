@@ -71,7 +71,9 @@ export function runInit(options: InitOptions): void {
  * not the command's: a new process starts with no pending signal, and its mask
  * comes from the spawn attributes (src/libc.ts). Until init mode's handlers
  * are in place SIGPIPE is ignored (Node sets that), so no earlier write, nor
- * pause mode's, can raise one.
+ * pause mode's, can raise one. The main thread must never unblock SIGPIPE
+ * later; test/init-own-writes.test.ts holds the pinned Node's threads to
+ * taking a kill's.
  */
 function keepOwnSigpipeFromCommand(): void {
   blockSignals([SIGPIPE]);
