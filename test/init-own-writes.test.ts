@@ -99,6 +99,11 @@ describe('without /proc (the warning line is written)', () => {
     expect(result.code).toBe(0);
   });
 
+  it.skipIf(skip)('not PID 1: `kill -PIPE` to pause reaches the command', async () => {
+    const script = 'trap "exit 7" PIPE; kill -PIPE $PPID; sleep 1000 & wait';
+    expect((await withDeadReader('stderr', ['chroot', root, '/pause', '--', '/bin/sh', '-c', script])).code).toBe(7);
+  });
+
   // -w's line is written when the orphan is reaped, in the same turn of the
   // loop. The test's SIGUSR2 comes after that; the command answers it with a
   // SIGUSR2 of its own, which reaches pause after any SIGPIPE of the write.
