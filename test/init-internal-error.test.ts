@@ -5,23 +5,28 @@
 // (test/fixtures/internal-error.ts) adds a SIGPWR listener that throws, so the
 // exception goes up through Node as any that pause's own code let through.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { arch, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from './helpers/paths.ts';
 import { startAsPid1 } from './helpers/pid1.ts';
 import { isAlive, killTree, onCleanup, run, start, waitFor, type Started } from './helpers/process.ts';
 
+const STAGED = 'pause-internal-error';
 let dir = '';
 let faulty = '';
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'pause-internal-error-'));
-  faulty = join(dir, 'pause');
+  // Its own name: scripts/build.ts stages each output under build/ARCH/NAME.
+  faulty = join(dir, STAGED);
   const built = await run('npx', ['tsx', 'scripts/build.ts', '--entry', 'test/fixtures/internal-error.ts', '--out', faulty], { cwd: ROOT });
   if (built.code !== 0) throw new Error(`the test build failed: ${built.stderr}`);
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(join(ROOT, 'build', arch(), STAGED), { recursive: true, force: true });
+});
 
 const ONE_LINE = /^pause: internal error: fault wired in by test\/fixtures\/internal-error\.ts: [^\n]*\n$/;
 
