@@ -4,7 +4,7 @@
 // when; this module does it, with libc.
 import { getSystemErrorMessage } from 'node:util';
 import type { InitOptions } from './cli.ts';
-import { exitStatus, GRACE_OVER, next, NO_CHILDREN, route, RUNNING, type Action, type Event, type Phase } from './init-phases.ts';
+import { exitStatus, graceLeft, GRACE_OVER, next, NO_CHILDREN, route, RUNNING, type Action, type Event, type Phase } from './init-phases.ts';
 import { stopAfterInternalError } from './internal-error.ts';
 import { exitNow, kill, reapOne, reclaimTerminalForeground, ESRCH } from './libc.ts';
 import { log, verbose, type Fields } from './log.ts';
@@ -23,7 +23,7 @@ export class Supervisor {
   private terminal: number | null = null;
   private readonly isPid1 = process.pid === 1;
   private readonly options: InitOptions;
-  /** When pause got its first SIGTERM (performance.now()), if it did while the command ran. */
+  /** When pause got its first SIGTERM (performance.now()), if it did. */
   private stopAskedAt: number | undefined;
 
   constructor(options: InitOptions) {
@@ -68,7 +68,8 @@ export class Supervisor {
   readonly failed = (error: unknown): never => stopAfterInternalError(error, {
     child: this.child,
     end: this.phase.name === 'running' ? null : this.phase.end,
-    gracePeriodMs: this.options.gracePeriodMs,
+    // As after the command's exit: an engine's stop clock may be running.
+    gracePeriodMs: graceLeft(this.options.gracePeriodMs, this.sinceStopMs()),
     isPid1: this.isPid1,
     exitCode: (end) => exitStatus(end, this.options.remapExit).code,
   });
@@ -94,13 +95,17 @@ export class Supervisor {
     else if (error !== ESRCH) log('warn', `cannot forward ${target} to ${to}: ${getSystemErrorMessage(-error)}`);
   }
 
+  /** How long ago pause got its first SIGTERM; undefined if it did not. */
+  private sinceStopMs(): number | undefined {
+    return this.stopAskedAt === undefined ? undefined : performance.now() - this.stopAskedAt;
+  }
+
   private commandExited(end: ChildEnd): void {
     verbose(`command exited`, { pid: this.child, ...describe(end) });
     // We gave the terminal to the child's group; take it back, so that
     // whatever pause or its parent does next is not in the background.
     if (this.terminal !== null) reclaimTerminalForeground(this.terminal);
-    const sinceStopMs = this.stopAskedAt === undefined ? undefined : performance.now() - this.stopAskedAt;
-    this.advance({ kind: 'command-exited', end, sinceStopMs });
+    this.advance({ kind: 'command-exited', end, sinceStopMs: this.sinceStopMs() });
   }
 
   /** Moves to the phase after `event` and carries out what it takes. */
