@@ -27,7 +27,12 @@ export type Config =
   | { readonly mode: 'help' }
   | { readonly mode: 'init'; readonly options: InitOptions };
 
-const DEFAULT_GRACE_SECONDS = 10;
+/**
+ * Half of `docker stop`'s and `podman stop`'s 10 s: counted from pause's own
+ * SIGTERM when an engine stops it (src/init-phases.ts graceLeft), pause is done
+ * before the engine's SIGKILL would take the command's status with it.
+ */
+const DEFAULT_GRACE_SECONDS = 5;
 /** setTimeout's limit (2^31 - 1 ms), in whole seconds. */
 const MAX_GRACE_SECONDS = 2_147_483;
 

@@ -15,14 +15,15 @@ import { classify, openDescriptors, PROBE_LIMIT, type Descriptors } from './desc
 import { log, setLogFormat, setVerbose, verbose } from './log.ts';
 import { otherThreadsAccepting, procState, type ProcState } from './procfs.ts';
 import { canListenToRealtime, onSignal } from './signal-events.ts';
-import { ALL_SIGNALS, initDisposition, signalName, SIGRTMIN, SIGUSR1 } from './signals.ts';
+import { ALL_SIGNALS, initDisposition, signalName, SIGPIPE, SIGRTMIN, SIGUSR1 } from './signals.ts';
 import { spawnRequest } from './spawn-request.ts';
 import { Supervisor } from './supervisor.ts';
 
 const STDIN = 0;
 
 export function runInit(options: InitOptions): void {
-  // First: ps, pgrep and busybox ps know the process by this name (src/libc.ts).
+  keepOwnSigpipeFromCommand();
+  // Then: ps, pgrep and busybox ps know the process by this name (src/libc.ts).
   nameMainThread('pause');
   // Decided once: a /proc of another PID namespace is used for nothing, as if
   // none were mounted (src/procfs.ts).
@@ -32,12 +33,16 @@ export function runInit(options: InitOptions): void {
   const descriptors = openDescriptors(procRoot, isOpenDescriptor);
   setLogFormat(options.logFormat);
   setVerbose(options.verbose);
+  const supervisor = new Supervisor(options, procRoot);
+  // In place of src/main.ts's process.exit(1): once the command runs, an
+  // internal error must not drop it (src/internal-error.ts).
+  process.removeAllListeners('uncaughtException');
+  process.on('uncaughtException', supervisor.failed);
   becomeSubreaper(options.subreaper);
   if (options.parentDeathSignal !== null) {
     const error = setParentDeathSignal(options.parentDeathSignal);
     if (error) fatal(`cannot set the parent death signal: ${getSystemErrorMessage(-error)}`);
   }
-  const supervisor = new Supervisor(options, procRoot);
   const handled = listen(supervisor);
   reportInternals();
   // The executable runs with --disable-sigusr1 so that SIGUSR1 can never
@@ -53,6 +58,31 @@ export function runInit(options: InitOptions): void {
   // A zombie inherited from whoever exec'd pause announces itself with no
   // SIGCHLD of ours: collect it now.
   supervisor.reap();
+}
+
+/**
+ * pause's own write to a pipe whose reader is gone must never signal the
+ * command; a SIGPIPE that another process sends pause (`kill -PIPE`) is
+ * forwarded, as tini does. The kernel tells the two apart for us: the
+ * SIGPIPE of a failed write is directed at the writing thread (send_sig to
+ * `current`), a kill(2) at the whole process, delivered to any one thread
+ * that does not block it. Every write of pause is made by the main thread,
+ * so the main thread blocks SIGPIPE, first thing, before any log line can be
+ * written: its own SIGPIPE then stays pending on it, never delivered (standard
+ * signals do not queue: one at most, whatever the number of writes), the write
+ * fails with EPIPE and src/log.ts drops the line. A kill's SIGPIPE goes to one
+ * of Node's other threads, which were started before this and leave it
+ * unblocked (SigBlk in /proc/PID/task/TID/status); libuv's handler there passes
+ * it to the loop like any signal. Nothing here needs /proc. The pending one is
+ * not the command's: a new process starts with no pending signal, and its mask
+ * comes from the spawn attributes (src/libc.ts). Until init mode's handlers
+ * are in place SIGPIPE is ignored (Node sets that), so no earlier write, nor
+ * pause mode's, can raise one. The main thread must never unblock SIGPIPE
+ * later; test/init-own-writes.test.ts holds the pinned Node's threads to
+ * taking a kill's.
+ */
+function keepOwnSigpipeFromCommand(): void {
+  blockSignals([SIGPIPE]);
 }
 
 function fatal(message: string, code = EXIT_INTERNAL): never {

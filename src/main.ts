@@ -24,6 +24,7 @@ function versionLine(withCommit: boolean): string {
 }
 
 function main(): void {
+  // Until init mode, which puts its own in place (src/internal-error.ts).
   process.on('uncaughtException', (error) => {
     writeStderr(`pause: internal error: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(EXIT_INTERNAL);

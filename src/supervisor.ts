@@ -4,11 +4,12 @@
 // when; this module does it, with libc.
 import { getSystemErrorMessage } from 'node:util';
 import type { InitOptions } from './cli.ts';
-import { GRACE_OVER, next, NO_CHILDREN, route, RUNNING, type Action, type Event, type Phase } from './init-phases.ts';
+import { exitStatus, graceLeft, GRACE_OVER, next, NO_CHILDREN, route, RUNNING, type Action, type Event, type Phase } from './init-phases.ts';
+import { stopAfterInternalError } from './internal-error.ts';
 import { exitNow, kill, reapOne, reclaimTerminalForeground, ESRCH } from './libc.ts';
 import { log, verbose, type Fields } from './log.ts';
 import { descendantsOf } from './procfs.ts';
-import { signalName, SIGKILL } from './signals.ts';
+import { signalName, SIGKILL, SIGTERM } from './signals.ts';
 import { decodeWaitStatus, type ChildEnd } from './wait-status.ts';
 
 /** While winding down after SIGKILL, look again this often for processes forked since. */
@@ -24,6 +25,8 @@ export class Supervisor {
   private readonly options: InitOptions;
   /** /proc if it is pause's own PID namespace's, else null (src/procfs.ts, procState). */
   private readonly procRoot: string | null;
+  /** When pause got its first SIGTERM (performance.now()), if it did. */
+  private stopAskedAt: number | undefined;
 
   constructor(options: InitOptions, procRoot: string | null) {
     this.options = options;
@@ -39,6 +42,7 @@ export class Supervisor {
   /** Listener for each signal that pause forwards. */
   readonly forward = (signo: number): void => {
     this.send(signo);
+    if (signo === SIGTERM) this.stopAskedAt ??= performance.now();
     // libuv passes signals to JavaScript through a pipe and drops them when
     // the pipe is full, SIGCHLD included; reaping on every signal means a
     // child exit is never lost in a storm of other signals. After the kill,
@@ -58,9 +62,20 @@ export class Supervisor {
       }
       const end = decodeWaitStatus(result.status);
       if (result.pid === this.child && this.phase.name === 'running') this.commandExited(end);
-      else if (this.options.warnOnReap) log('warn', `reaped pid ${result.pid}`, describe(end));
+      // tini's words, which log scrapers written for tini look for; JSON carries the pid as a field too.
+      else if (this.options.warnOnReap) log('warn', `Reaped zombie process with pid=${result.pid}`, describe(end), { pid: result.pid });
     }
   };
+
+  /** Listener for an exception nothing caught: src/internal-error.ts. */
+  readonly failed = (error: unknown): never => stopAfterInternalError(error, {
+    child: this.child,
+    end: this.phase.name === 'running' ? null : this.phase.end,
+    // As after the command's exit: an engine's stop clock may be running.
+    gracePeriodMs: graceLeft(this.options.gracePeriodMs, this.sinceStopMs()),
+    isPid1: this.isPid1,
+    exitCode: (end) => exitStatus(end, this.options.remapExit).code,
+  });
 
   private send(signo: number): void {
     const where = route(this.phase, signo, this.options.rewrite);
@@ -87,12 +102,17 @@ export class Supervisor {
     else log('warn', `cannot forward ${target} to ${to}: ${getSystemErrorMessage(-error)}`);
   }
 
+  /** How long ago pause got its first SIGTERM; undefined if it did not. */
+  private sinceStopMs(): number | undefined {
+    return this.stopAskedAt === undefined ? undefined : performance.now() - this.stopAskedAt;
+  }
+
   private commandExited(end: ChildEnd): void {
     verbose(`command exited`, { pid: this.child, ...describe(end) });
     // We gave the terminal to the child's group; take it back, so that
     // whatever pause or its parent does next is not in the background.
     if (this.terminal !== null) reclaimTerminalForeground(this.terminal);
-    this.advance({ kind: 'command-exited', end });
+    this.advance({ kind: 'command-exited', end, sinceStopMs: this.sinceStopMs() });
   }
 
   /** Moves to the phase after `event` and carries out what it takes. */

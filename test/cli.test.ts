@@ -53,7 +53,7 @@ describe('modes', () => {
   it('a command is init mode with defaults', () => {
     expect(init(['sleep', '1'])).toEqual({
       command: ['sleep', '1'], processGroup: false, subreaper: false, parentDeathSignal: null,
-      remapExit: new Set(), rewrite: new Map(), gracePeriodMs: 10_000, // the documented default: 10 s
+      remapExit: new Set(), rewrite: new Map(), gracePeriodMs: 5_000, // the documented default: 5 s
       warnOnReap: false, logFormat: 'text', verbose: false,
     });
   });

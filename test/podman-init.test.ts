@@ -110,6 +110,16 @@ describe.skipIf(skip)('podman run --init --init-path dist/pause', () => {
     expect(podman(['logs', name])).toContain(`got-${signal}`);
   });
 
+  // podman stop SIGKILLs pause 10 s after its SIGTERM; pause's grace period
+  // for the leftover counts from that SIGTERM (5 s by default), so pause is
+  // done first and the command's 42 is what podman reports, not 137.
+  it('`podman stop` (10 s) of a command that exits 42 on SIGTERM, beside a leftover that ignores SIGTERM: 42', async () => {
+    const name = runDetached('(trap "" TERM; while :; do sleep 1; done) & trap "exit 42" TERM; echo ready; while :; do sleep 0.1; done');
+    await logsShow(name, /ready/);
+    podman(['stop', name]);
+    expect(podman(['wait', name]).trim()).toBe('42');
+  });
+
   it('`podman run -it`: Ctrl-C on the terminal reaches the command (exit 130)', async () => {
     // runc makes pause the session leader of the container's terminal; pause hands its foreground to the command.
     const name = containerName();
