@@ -144,3 +144,10 @@ describe('docs/design.md, "Layout"', () => {
     expect(modules.filter((module) => !layout.includes(`\`${module}\``))).toEqual([]);
   });
 });
+
+describe('README.md', () => {
+  // The front door: one paragraph and a link per topic; depth lives in docs/.
+  it('stays within 250 lines', () => {
+    expect(readFileSync(join(ROOT, 'README.md'), 'utf8').trimEnd().split('\n').length).toBeLessThanOrEqual(250);
+  });
+});
