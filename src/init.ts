@@ -57,7 +57,7 @@ export function runInit(options: InitOptions): void {
   keepAlive();
   // A zombie inherited from whoever exec'd pause announces itself with no
   // SIGCHLD of ours: collect it now.
-  supervisor.reap();
+  supervisor.reapAndMaybeExit();
 }
 
 /**
@@ -110,12 +110,12 @@ function listen(supervisor: Supervisor): number[] {
   for (const signo of ALL_SIGNALS) {
     switch (initDisposition(signo)) {
       case 'forward':
-        if (onSignal(signo, supervisor.forward)) handled.push(signo);
+        if (onSignal(signo, supervisor.forwardThenReap)) handled.push(signo);
         else ignoreSignal(signo);
         break;
       case 'reap':
         // Without it no exit is ever seen: fatal, before there is a command to lose.
-        if (!onSignal(signo, supervisor.reap)) fatal(`cannot listen to ${signalName(signo)}: no exit of the command could be seen`);
+        if (!onSignal(signo, supervisor.reapAndMaybeExit)) fatal(`cannot listen to ${signalName(signo)}: no exit of the command could be seen`);
         handled.push(signo);
         break;
       case 'ignore':

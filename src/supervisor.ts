@@ -39,8 +39,8 @@ export class Supervisor {
     this.terminal = terminal;
   }
 
-  /** Listener for each signal that pause forwards. */
-  readonly forward = (signo: number): void => {
+  /** Listener for each signal that pause forwards: forwards it, then reaps (below). */
+  readonly forwardThenReap = (signo: number): void => {
     this.send(signo);
     if (signo === SIGTERM) this.stopAskedAt ??= performance.now();
     // libuv passes signals to JavaScript through a pipe and drops them when
@@ -48,11 +48,14 @@ export class Supervisor {
     // child exit is never lost in a storm of other signals. After the kill,
     // not before: it stays off the forwarding latency, and the child's pid
     // cannot have been reused (it is ours until reaped).
-    this.reap();
+    this.reapAndMaybeExit();
   };
 
-  /** Listener for SIGCHLD: collects every child that has exited. */
-  readonly reap = (): void => {
+  /**
+   * Listener for SIGCHLD: collects every child that has exited. Each exit may
+   * move the phase on, and the last one ends pause (_exit, via advance).
+   */
+  readonly reapAndMaybeExit = (): void => {
     for (;;) {
       const result = reapOne();
       if (result.kind === 'none') return;
@@ -131,7 +134,7 @@ export class Supervisor {
         setTimeout(() => this.advance(GRACE_OVER), action.ms).unref();
         return;
       case 'start-kill-sweep':
-        setInterval(() => { this.signalTheRest(SWEEP_SIGNALS); this.reap(); }, KILL_SWEEP_MS).unref();
+        setInterval(() => { this.signalTheRest(SWEEP_SIGNALS); this.reapAndMaybeExit(); }, KILL_SWEEP_MS).unref();
         return;
       case 'exit':
         this.finish(action.code, action.status);

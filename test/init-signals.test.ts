@@ -1,4 +1,4 @@
-// Init mode: signals sent to pause reach the child (src/supervisor.ts forward).
+// Init mode: signals sent to pause reach the child (src/supervisor.ts forwardThenReap).
 import { readdirSync, readlinkSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { readyPid, REPORTER } from './helpers/children.ts';

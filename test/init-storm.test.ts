@@ -1,6 +1,6 @@
 // Init mode under a signal storm. libuv hands signals to JavaScript through a
 // pipe and drops them when it is full, SIGCHLD included; pause reaps on every
-// signal it gets (src/supervisor.ts forward), so no child exit may be lost, and it
+// signal it gets (src/supervisor.ts forwardThenReap), so no child exit may be lost, and it
 // must notice the exit while the storm goes on.
 import { describe, expect, inject, test } from 'vitest';
 import { PAUSE } from './helpers/paths.ts';
