@@ -154,6 +154,39 @@ describe.skipIf(skip)('the arm64 bundle under qemu-user', () => {
     // qemu-aarch64 7.2 answers prctl(PR_SET_CHILD_SUBREAPER) with EINVAL (the
     // kernel has had it since 3.4): not as PID 1, pause cannot adopt the
     // command's orphans there. It must say so in its one line and carry on.
+    // qemu-user maps the host's real-time signals 34..64 to the guest's 32..62:
+    // the guest's 32 and 33 are glibc's own (cancellation, setxid), so the
+    // host's SIGRTMIN and SIGRTMIN+1 never reach pause's handlers, and the
+    // guest's 63 and 64 do not exist. The others are forwarded as sent (qemu
+    // maps the number back on kill), but pause's log names them two lower.
+    // An arm64 kernel has none of this: there pause sees the signals as sent.
+    it('forwards the host\'s SIGRTMAX as SIGRTMAX, logged by the guest\'s name for it, SIGRTMIN+28', async () => {
+      const pause = await asPid1(['--verbose', '--', 'sh', '-c', "trap 'exit 64' 64; while :; do sleep 0.1; done"]);
+      const command = await commandOf(pause.inner);
+      await waitFor('the command\'s trap', () => catches(command, 64), 30_000);
+      process.kill(pause.inner, 64);
+      const { code, stderr } = await outcome(pause);
+      expect(code).toBe(64);
+      expect(stderr).toContain('pause: forwarded SIGRTMIN+28 to pid ');
+    });
+
+    it('does not forward the host\'s SIGRTMIN+1 (35): glibc in the guest takes it as its setxid signal, and pause carries on', async () => {
+      const pause = await asPid1(['--verbose', '--', 'sh', '-c', "trap 'exit 35' 35; trap 'exit 10' USR1; while :; do sleep 0.1; done"]);
+      const command = await commandOf(pause.inner);
+      await waitFor('the command\'s traps', () => catches(command, 35) && catches(command, 10), 30_000);
+      process.kill(pause.inner, 35);
+      // Taken from the kernel by qemu, whatever it then does with it; only then SIGUSR1, which is forwarded.
+      await waitFor('qemu to take signal 35', () => (BigInt(`0x${statusField(pause.inner, 'ShdPnd') ?? '0'}`) & (1n << 34n)) === 0n, 30_000);
+      process.kill(pause.inner, 'SIGUSR1');
+      const { code, stderr } = await outcome(pause);
+      expect(code).toBe(10);
+      expect(stderr.split('\n').filter((line) => line.includes('forwarded'))).toEqual([expect.stringMatching(/^pause: forwarded SIGUSR1 to pid \d+$/)]);
+    });
+
+    // Seen by hand, and not made a test because it would have to wait for something not to happen:
+    // after the host's 34 (the guest's 32), a later SIGUSR1 is not forwarded either.
+    it.skip('forwards the host\'s SIGRTMIN (34): under qemu-user it arrives as glibc\'s cancellation signal (32) and pause forwards nothing after it', () => {});
+
     it('not as PID 1, the subreaper is refused, and pause says so in one line and still runs the command', async () => {
       const pause = await startEmulated(['--mount'], ['--', 'sh', '-c', 'exit 3']);
       const { code, stderr } = await outcome(pause);
