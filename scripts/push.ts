@@ -59,7 +59,12 @@ function skopeoReason(stderr: string): string {
 export function push(request: PushRequest): string {
   repositoryOf(request.reference);
   if (!existsSync(request.archive)) throw new Error(`${request.archive} does not exist: run \`npm run image\` first (or pass --archive)`);
-  const { index } = readIndexArchive(request.archive);
+  // tar's own complaint would be two lines more on stderr: look first, quietly.
+  const listing = spawnSync('tar', ['-tf', request.archive], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 2 ** 26 });
+  if (listing.status !== 0 || !listing.stdout.split('\n').includes('index.json')) {
+    throw new Error(`${request.archive} is not an OCI archive (no index.json at its top): pass the one \`npm run image\` wrote`);
+  }
+  readIndexArchive(request.archive); // an index, not a single image: says so in one line otherwise
   // A registries.d of our own: the signature goes to the staging directory
   // whatever the machine's /etc/containers/registries.d says.
   const config = mkdtempSync(join(tmpdir(), 'pause-push-'));
@@ -67,15 +72,18 @@ export function push(request: PushRequest): string {
     mkdirSync(request.signatures, { recursive: true });
     writeFileSync(join(config, 'pause-push.yaml'), `default-docker:\n  lookaside-staging: file://${resolve(request.signatures)}\n`);
     const sign = request.signBy ? ['--sign-by', request.signBy, ...(request.passphraseFile ? ['--sign-passphrase-file', request.passphraseFile] : [])] : [];
-    const args = ['copy', '--quiet', '--all', '--registries.d', config, ...sign,
+    // --preserve-digests: the digest `npm run image` printed is the one pushed
+    // and signed, or the push fails (skopeo would otherwise rewrite the index,
+    // e.g. to compress an uncompressed layer, under a new digest).
+    const args = ['copy', '--quiet', '--all', '--preserve-digests', '--digestfile', join(config, 'digest'), '--registries.d', config, ...sign,
       ...(request.insecure ? ['--dest-tls-verify=false'] : []), `oci-archive:${request.archive}`, `docker://${request.reference}`];
     const result = spawnSync('skopeo', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     if (result.error) throw new Error(`skopeo could not be run (${result.error.message}): apt-get install skopeo`);
     if (result.status !== 0) throw new Error(`skopeo copy to ${request.reference} failed: ${skopeoReason(result.stderr)}`);
+    return readFileSync(join(config, 'digest'), 'utf8').trim();
   } finally {
     rmSync(config, { recursive: true, force: true });
   }
-  return index.digest;
 }
 
 function main(): void {

@@ -106,6 +106,12 @@ describe.skipIf(skip)('the index signed on push, verified by podman under a poli
     expect(trusting.status).toBe(0);
   });
 
+  it('fails in one line when the signing key is not in the keyring', () => {
+    const result = pushScript(['--sign', 'NO-SUCH-KEY', '--signatures', signatures, '--archive', index.archive, '--insecure', reference('nokey')], ours);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/^image:push: skopeo copy to \S+ failed: .*key "NO-SUCH-KEY" not found\n$/);
+  });
+
   it('says in one line what to do when the reference names no registry', () => {
     const result = pushScript(['--archive', index.archive, 'pause.ts:1']);
     expect(result.status).toBe(1);
