@@ -4,7 +4,7 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { descendantsOf, otherThreadsAccepting, parentFromStat } from '../src/procfs.ts';
+import { descendantsOf, parentFromStat } from '../src/procfs.ts';
 import { descendants, readProc, start, waitFor } from './helpers/process.ts';
 
 // comm is the executable's file name (first 15 bytes); these names put ') ',
@@ -74,11 +74,4 @@ describe('descendantsOf', () => {
         if (root === 'EMPTY') rmSync(dir, { recursive: true });
       }
     });
-});
-
-describe('otherThreadsAccepting', () => {
-  it('is null without /proc, a count with it', () => {
-    expect(otherThreadsAccepting([10], '/nonexistent-proc')).toBeNull();
-    expect(otherThreadsAccepting([10])).toEqual(expect.any(Number));
-  });
 });
