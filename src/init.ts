@@ -8,7 +8,7 @@ import { EXIT_CANNOT_EXECUTE, EXIT_INTERNAL, EXIT_NOT_FOUND } from './exit-codes
 import { keepAlive } from './keep-alive.ts';
 import {
   blockSignals, exitNow, ignoreSignal, isOpenDescriptor, nameMainThread, ownsTerminalForeground, setChildSubreaper,
-  openSignalsWhileLoopWaits, setParentDeathSignal, spawn, unblockSignals, EACCES, EISDIR, ENOENT, ENOEXEC, ENOTDIR, EPERM,
+  setParentDeathSignal, spawn, startSignalThread, unblockSignals, EACCES, EISDIR, ENOENT, ENOEXEC, ENOTDIR, EPERM,
 } from './libc.ts';
 import { classify, openDescriptors, PROBE_LIMIT, type Descriptors } from './descriptors.ts';
 import { log, setLogFormat, setVerbose, verbose } from './log.ts';
@@ -23,7 +23,7 @@ export function runInit(options: InitOptions): void {
   // First: ps, pgrep and busybox ps know the process by this name (src/libc.ts).
   nameMainThread('pause');
   // Before any handler of pause's is installed: none may ever run on the main thread.
-  blockHandledSignals();
+  const handled = blockHandledSignals();
   // Before anything of pause's opens a descriptor.
   const descriptors = openDescriptors('/proc', isOpenDescriptor);
   setLogFormat(options.logFormat);
@@ -35,9 +35,10 @@ export function runInit(options: InitOptions): void {
   }
   const supervisor = new Supervisor(options);
   listen(supervisor);
-  takeSignalsOnlyWhileWaiting();
   const terminal = ownsTerminalForeground(STDIN) ? STDIN : null;
   supervisor.started(startCommand(options.command, classify(descriptors.fds), terminal), terminal);
+  // After the spawn, so that the thread never takes the command's place under a task limit.
+  takeSignalsOnOwnThread(handled);
   if (!descriptors.complete) warnNoProc();
   keepAlive();
   // A zombie inherited from whoever exec'd pause announces itself with no
@@ -112,35 +113,36 @@ function execFailureCode(errno: number): number {
 /**
  * Every signal pause listens to runs libuv's C handler, which writes its
  * number to a pipe that the main thread's event loop reads; the kernel runs
- * the handler on a thread that does not block the signal, the main thread
- * first if it does not. A thread open to a flood goes from one handler
- * straight to the next and never runs its own code: real-time signals queue
- * (up to RLIMIT_SIGPENDING, ~100,000), a standard one can be sent again as
- * soon as it is taken, and each handler waits on a lock the others share. For
- * the main thread that code is the loop that sees the child's exit. So the
- * main thread blocks them all, from before any handler exists; Node's other
- * threads leave them open (all but SIGUSR1: see takeSignalsOnlyWhileWaiting).
+ * the handler on whichever thread does not block the signal. The main thread
+ * must never be that thread. Real-time signals queue (up to
+ * RLIMIT_SIGPENDING, ~100,000) and a standard one can be sent again as soon
+ * as it is taken: a thread that takes a flood of them goes from one handler
+ * straight to the next and never runs its own code, and for the main thread
+ * that code is the loop that sees the child's exit. So the main thread blocks
+ * them all, SIGUSR1 included, before any handler exists; returns them.
  */
-function blockHandledSignals(): void {
-  blockSignals(ALL_SIGNALS.filter((signo) => ['forward', 'reap'].includes(initDisposition(signo))));
+function blockHandledSignals(): number[] {
+  const handled = ALL_SIGNALS.filter((signo) => ['forward', 'reap'].includes(initDisposition(signo)));
+  blockSignals(handled);
+  return handled;
 }
 
 /**
- * The main thread's loop opens them while it sleeps (src/libc.ts
- * openSignalsWhileLoopWaits): a signal sent to an idle pause is taken by the
- * main thread itself, without waking another thread first (docs/benchmarks.md,
- * "Where forwarding's time goes"); it ends the wait, which closes them again,
- * and the loop goes on. At most one handler per wait can run on the main
- * thread, so no flood can keep it from its loop. SIGUSR1, which
- * --disable-sigusr1 blocks in Node's threads (so that it never starts the
- * inspector), is taken only so. Should libuv refuse, the main thread keeps
- * SIGUSR1 open, and one line says what that risks.
+ * Node's other threads leave all the handled signals open but SIGUSR1, which
+ * the executable's --disable-sigusr1 blocks in every thread (so that it never
+ * starts the inspector). A thread of pause's own (src/libc.ts
+ * startSignalThread) takes SIGUSR1, and the others with Node's threads; one
+ * sent before it exists waits, pending, for it. It gets the name the main
+ * thread has when it is made. Without it (a task limit), the main thread must
+ * take SIGUSR1 itself, and one line says what that risks.
  */
-function takeSignalsOnlyWhileWaiting(): void {
-  const error = openSignalsWhileLoopWaits();
+function takeSignalsOnOwnThread(handled: readonly number[]): void {
+  nameMainThread('pause-signals');
+  const error = startSignalThread(handled);
+  nameMainThread('pause');
   if (error === 0) return;
   unblockSignals([SIGUSR1]);
-  log('warn', `cannot have the event loop take signals as it waits (libuv error ${error}): SIGUSR1 stays open in the main thread, and a flood of it may delay the command's exit being seen`);
+  log('warn', `cannot start a thread to take signals (${getSystemErrorMessage(-error)}): a flood of SIGUSR1 may delay the command's exit being seen`);
 }
 
 /**

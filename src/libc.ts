@@ -203,24 +203,51 @@ export function blockSignals(signals: readonly number[]): Errno {
   return changeThreadMask(SIG_BLOCK, signals);
 }
 
-/** <uv.h> enum uv_loop_option: UV_LOOP_BLOCK_SIGNAL, whose one accepted argument is SIGPROF. */
-const UV_LOOP_BLOCK_SIGNAL = 0;
-const SIGPROF = 27;
-const uvDefaultLoop = lazy<[], bigint>('uv_default_loop', [], 'pointer');
-// Variadic, called with one int: the fixed-argument call is the same on x86-64 and arm64 Linux (as prctl's).
-const uvLoopConfigure = lazy<[loop: bigint, option: number, signo: number], number>('uv_loop_configure', ['pointer', 'int32', 'int32'], 'int32');
+/**
+ * <pthread.h> (glibc, x86-64 and arm64): pthread_mutex_t is 40 and 48 bytes,
+ * pthread_attr_t 56 and 64, pthread_t an unsigned long. Each gets 128 bytes of
+ * one buffer: allocated off V8's heap (a buffer of more than 64 bytes always
+ * is), so the addresses the new thread keeps never move.
+ */
+const THREAD_SLOT_BYTES = 128;
+const THREAD_MUTEX = 0;
+const THREAD_ATTR = THREAD_SLOT_BYTES;
+const THREAD_ID = 2 * THREAD_SLOT_BYTES;
+/** Held for the life of the process: the signal thread's mutex must outlive it. */
+const signalThreadMemory: Buffer[] = [];
+
+const pthreadMutexLock = lazy<[mutex: bigint], number>('pthread_mutex_lock', ['pointer'], 'int32');
+const pthreadAttrInit = lazy<[attr: bigint], number>('pthread_attr_init', ['pointer'], 'int32');
+const pthreadAttrSetsigmask = lazy<[attr: bigint, set: Buffer], number>('pthread_attr_setsigmask_np', ['pointer', 'pointer'], 'int32');
+const pthreadAttrDestroy = lazy<[attr: bigint], number>('pthread_attr_destroy', ['pointer'], 'int32');
+const pthreadCreate = lazy<[thread: bigint, attr: bigint, start: bigint, arg: bigint], number>('pthread_create', ['pointer', 'pointer', 'pointer', 'pointer'], 'int32');
 
 /**
- * uv_loop_configure(uv_default_loop(), UV_LOOP_BLOCK_SIGNAL, SIGPROF) on the
- * main thread's loop (Node's; libuv's functions are exported by the
- * executable): libuv (1.52, src/unix/linux.c uv__io_poll) then waits with
- * epoll_pwait(..., {SIGPROF}), and epoll_pwait *replaces* the thread's mask
- * for the length of the wait: whatever the main thread blocks is open while
- * its loop sleeps, SIGPROF excepted, and blocked again as it wakes. Returns 0
- * or libuv's negative error.
+ * Starts a thread of pause's own that runs no code of pause's and holds no
+ * lock, and whose mask leaves open `signals` only: the kernel can always hand
+ * them to a thread other than the main one, which may then block them all.
+ * Its start routine is libc's own pthread_mutex_lock, on a mutex the main
+ * thread has locked and never unlocks: it waits in the kernel for good, wakes
+ * only to run the signal handlers (libuv's, installed with SA_RESTART, after
+ * which the wait goes on) and ends with the process. glibc ≥ 2.32
+ * (pthread_attr_setsigmask_np). Returns 0 or the error number (EAGAIN under
+ * a task limit).
  */
-export function openSignalsWhileLoopWaits(): number {
-  return uvLoopConfigure(uvDefaultLoop(), UV_LOOP_BLOCK_SIGNAL, SIGPROF);
+export function startSignalThread(signals: readonly number[]): Errno {
+  const memory = Buffer.alloc(3 * THREAD_SLOT_BYTES);
+  const base = ffi.getRawPointer(memory);
+  const [mutex, attr, thread] = [base + BigInt(THREAD_MUTEX), base + BigInt(THREAD_ATTR), base + BigInt(THREAD_ID)];
+  const open = new Set(signals);
+  // Zeroed, the mutex is PTHREAD_MUTEX_INITIALIZER: a default mutex.
+  let error = pthreadMutexLock(mutex) || pthreadAttrInit(attr);
+  if (error) return error;
+  // glibc's own 32 and 33 (thread cancellation, set*id) are left open, as in every thread.
+  const closed = ALL_SIGNALS.filter((signo) => !open.has(signo) && signo !== 32 && signo !== 33);
+  error = pthreadAttrSetsigmask(attr, sigset(closed))
+    || pthreadCreate(thread, attr, libc.getSymbol('pthread_mutex_lock'), mutex);
+  pthreadAttrDestroy(attr);
+  if (error === 0) signalThreadMemory.push(memory);
+  return error;
 }
 
 /**

@@ -90,10 +90,10 @@ describe.each([['not PID 1', false], ['PID 1', true]] as const)('%s', (_, asPid1
     console.log(`flood runs: ${FLOOD_RUNS} (${FLOODS.summary.replace(/^\d+ orphans/, `${FLOODS.count} orphans' worth`)})`);
     for (let run = 1; run <= FLOOD_RUNS; run++) {
       // The child exits in the middle of the flood (its SIGTERM handler:
-      // exit 7). Real-time signals queue, and a thread open to them runs
-      // nothing but libuv's signal handler while any is pending; pause's main
-      // thread runs at most one per wait of its loop (src/init.ts), so it sees
-      // the exit and leaves in the middle of the storm, as tini does.
+      // exit 7). Real-time signals queue, and a thread that takes them runs
+      // nothing but libuv's signal handler while any is pending; pause keeps
+      // its main thread out of that (src/init.ts), so it sees the exit and
+      // leaves in the middle of the storm, as tini does.
       const outcome = await floodOnce(PAUSE, asPid1, EXIT_DEADLINE_MS);
       expect(outcome.missed, `run ${run}: pause had not exited ${EXIT_DEADLINE_MS} ms after its child did; ${outcome.state}`).toBe(false);
       expect({ code: outcome.code, signal: outcome.signal }, `run ${run}`).toEqual({ code: 7, signal: null });

@@ -73,6 +73,21 @@ export interface FloodOutcome {
   readonly state: string;
   /** Signals the sender sent. */
   readonly sent: number;
+  /** Whether pause's main thread blocked SIGRTMIN before the flood began (null: could not tell). */
+  readonly mainBlocksRealtime: boolean | null;
+}
+
+/** A thread inside libuv's handler blocks everything but SIGKILL, SIGSTOP and glibc's two. */
+const IN_HANDLER = 'fffffffe7ffbfeff';
+
+/** Whether the main thread of `pid` blocks SIGRTMIN (34), read between handlers; null if never seen outside one. */
+function mainBlocksRealtime(pid: number): boolean | null {
+  for (let i = 0; i < 100; i++) {
+    const mask = statusField(pid, 'SigBlk');
+    if (mask === undefined) return null;
+    if (mask !== IN_HANDLER) return (BigInt(`0x${mask}`) & (1n << 33n)) !== 0n;
+  }
+  return null;
 }
 
 /** pause's threads and what they block and have pending, for a report of a miss. */
@@ -120,6 +135,7 @@ export async function floodOnce(pause: string, asPid1: boolean, deadlineMs: numb
     await waitFor('the child to say ready', () => proc.out().includes('ready'), 30_000);
     const [child] = childrenOf(pid);
     if (child === undefined) throw new Error('pause has no child');
+    const mainMask = mainBlocksRealtime(pid);
     sender = launch('perl', floodSenderArgs(pid, signals));
     const flooding = sender;
     for (let i = 1; i < senders; i++) others.push(launch('perl', floodSenderArgs(pid, signals)));
@@ -135,7 +151,7 @@ export async function floodOnce(pause: string, asPid1: boolean, deadlineMs: numb
     const { code, signal } = ended === 'late' ? { code: null, signal: null } : ended;
     await sender.exited;
     const sent = Number(sender.out().trim().split('\n').at(-1));
-    return { code, signal, missed: ended === 'late', state, sent };
+    return { code, signal, missed: ended === 'late', state, sent, mainBlocksRealtime: mainMask };
   } finally {
     for (const p of [sender, ...others]) if (p) tryKill(p.pid, 'SIGKILL');
     killTree(proc.pid);
