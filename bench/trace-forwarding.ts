@@ -82,11 +82,13 @@ function follow(from: number, marks: ((e: Event, state: { taker?: number }) => b
   return times.length > marks.length ? times.slice(1).map((t, i) => t - times[i]!) : null;
 }
 
-// A C init takes the signal with sigtimedwait in its only thread; pause runs libuv's handler on some thread.
-const isNode = events.some((e) => e.name === 'signal_deliver' && e.tid !== child && e.rest.includes(`sig=${signo} `) && (e.comm.startsWith('pause') || e.comm.startsWith('node')));
+// A C init takes the signal with sigtimedwait in its only thread; pause runs libuv's handler on one of its
+// threads, which keep the names Node gives them (pause renames the main one, and its own thread is made so).
+const NODE_THREADS = /^(pause|pause-signals|DelayedTaskSche|node-V8Worker|node-MainThread)$/;
+const isNode = events.some((e) => e.tid === init && NODE_THREADS.test(e.comm));
 const marks = isNode
   ? {
-    'kernel: kill → handler runs': (e: Event, s: { taker?: number }) => e.name === 'signal_deliver' && e.tid !== child && e.rest.includes(`sig=${signo} `) && ((s.taker = e.tid), true),
+    'kernel: kill → handler runs': (e: Event, s: { taker?: number }) => e.name === 'signal_deliver' && NODE_THREADS.test(e.comm) && e.rest.includes(`sig=${signo} `) && ((s.taker = e.tid), true),
     'libuv handler: lock, write to the pipe': (e: Event, s: { taker?: number }) => e.tid === s.taker && e.name === 'sys_write' && e.rest.includes('count: 0x10'),
     'main thread back from epoll': (e: Event) => (returns(e, init, 'sys_epoll_pwait') || returns(e, init, 'sys_epoll_wait')),
     'read, JavaScript, FFI kill()': (e: Event) => e.tid === init && killOf(e),
