@@ -132,14 +132,13 @@ function blockHandledSignals(): number[] {
  * the executable's --disable-sigusr1 blocks in every thread (so that it never
  * starts the inspector). A thread of pause's own (src/libc.ts
  * startSignalThread) takes SIGUSR1, and the others with Node's threads; one
- * sent before it exists waits, pending, for it. It gets the name the main
- * thread has when it is made. Without it (a task limit), the main thread must
- * take SIGUSR1 itself, and one line says what that risks.
+ * sent before it exists waits, pending, for it. It is named `pause` too (a
+ * thread takes its maker's name; renaming it would take /proc, or the main
+ * thread's own name for a moment). Without it (a task limit), the main
+ * thread must take SIGUSR1 itself, and one line says what that risks.
  */
 function takeSignalsOnOwnThread(handled: readonly number[]): void {
-  nameMainThread('pause-signals');
   const error = startSignalThread(handled);
-  nameMainThread('pause');
   if (error === 0) return;
   unblockSignals([SIGUSR1]);
   log('warn', `cannot start a thread to take signals (${getSystemErrorMessage(-error)}): a flood of SIGUSR1 may delay the command's exit being seen`);
