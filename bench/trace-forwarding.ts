@@ -83,8 +83,8 @@ function follow(from: number, marks: ((e: Event, state: { taker?: number }) => b
 }
 
 // A C init takes the signal with sigtimedwait in its only thread; pause runs libuv's handler on one of its
-// threads, which keep the names Node gives them (pause renames the main one, and its own thread is made so).
-const NODE_THREADS = /^(pause|pause-signals|DelayedTaskSche|node-V8Worker|node-MainThread)$/;
+// threads, which keep the names Node gives them (pause renames the main one before it makes its own).
+const NODE_THREADS = /^(pause|DelayedTaskSche|node-V8Worker|node-MainThread)$/;
 const isNode = events.some((e) => e.tid === init && NODE_THREADS.test(e.comm));
 const marks = isNode
   ? {
