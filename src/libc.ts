@@ -6,7 +6,7 @@
 // A library opened with a null path resolves symbols of the process itself,
 // i.e. the glibc the executable was linked against.
 import { internalBinding } from './internals.ts';
-import { ALL_SIGNALS } from './signals.ts';
+import { ALL_SIGNALS, SIGUSR1 } from './signals.ts';
 
 // --- Constants, each with where it comes from (glibc 2.36 headers, Linux UAPI).
 /** <sys/wait.h>: return at once if no child has changed state. */
@@ -257,6 +257,65 @@ export function unblockSignals(signals: readonly number[]): Errno {
 /** Blocks signals in the calling (main) thread only. */
 export function blockSignals(signals: readonly number[]): Errno {
   return changeThreadMask(SIG_BLOCK, signals);
+}
+
+/**
+ * <pthread.h> (glibc, x86-64 and arm64): pthread_mutex_t is 40 and 48 bytes,
+ * pthread_attr_t 56 and 64, pthread_t an unsigned long. Each gets 128 bytes of
+ * one buffer: allocated off V8's heap (a buffer of more than 64 bytes always
+ * is), so the addresses the new thread keeps never move.
+ */
+const THREAD_SLOT_BYTES = 128;
+const THREAD_MUTEX = 0;
+const THREAD_ATTR = THREAD_SLOT_BYTES;
+const THREAD_ID = 2 * THREAD_SLOT_BYTES;
+/** Held for the life of the process: the signal thread's mutex must outlive it. */
+const signalThreadMemory: Buffer[] = [];
+
+const pthreadMutexLock = lazy<[mutex: bigint], number>('pthread_mutex_lock', ['pointer'], 'int32');
+const pthreadAttrInit = lazy<[attr: bigint], number>('pthread_attr_init', ['pointer'], 'int32');
+// glibc ≥ 2.32.
+const pthreadAttrSetsigmask = optional<[attr: bigint, set: Buffer], number>('pthread_attr_setsigmask_np', ['pointer', 'pointer'], 'int32');
+const pthreadAttrDestroy = lazy<[attr: bigint], number>('pthread_attr_destroy', ['pointer'], 'int32');
+const pthreadCreate = lazy<[thread: bigint, attr: bigint, start: bigint, arg: bigint], number>('pthread_create', ['pointer', 'pointer', 'pointer', 'pointer'], 'int32');
+
+/**
+ * Starts a thread of pause's own that runs no code of pause's and holds no
+ * lock, and whose mask leaves open `signals` only: the kernel can always hand
+ * them to a thread other than the main one, which may then block them all.
+ * Its start routine is libc's own pthread_mutex_lock, on a mutex the main
+ * thread has locked and never unlocks: it waits in the kernel for good, wakes
+ * only to run the signal handlers (libuv's, installed with SA_RESTART, after
+ * which the wait goes on) and ends with the process. Returns 0 or the error
+ * number (EAGAIN under a task limit).
+ */
+export function startSignalThread(signals: readonly number[]): Errno {
+  const memory = Buffer.alloc(3 * THREAD_SLOT_BYTES);
+  const base = ffi.getRawPointer(memory);
+  const [mutex, attr, thread] = [base + BigInt(THREAD_MUTEX), base + BigInt(THREAD_ATTR), base + BigInt(THREAD_ID)];
+  const open = new Set(signals);
+  // Zeroed, the mutex is PTHREAD_MUTEX_INITIALIZER: a default mutex.
+  let error = pthreadMutexLock(mutex) || pthreadAttrInit(attr);
+  if (error) return error;
+  // glibc's own 32 and 33 (thread cancellation, set*id) are left open, as in every thread.
+  const closed = ALL_SIGNALS.filter((signo) => !open.has(signo) && signo !== 32 && signo !== 33);
+  const start = libc.getSymbol('pthread_mutex_lock');
+  const setSigmask = pthreadAttrSetsigmask();
+  if (setSigmask) {
+    error = setSigmask(attr, sigset(closed)) || pthreadCreate(thread, attr, start, mutex);
+  } else {
+    // glibc < 2.32 has no pthread_attr_setsigmask_np: a new thread starts with
+    // its creator's mask. The main thread blocks every handled signal, and
+    // Node's threads take all of them but SIGUSR1; so the main thread opens
+    // SIGUSR1 alone for the call, and the new thread keeps it open. (For
+    // those microseconds the main thread can take a SIGUSR1 itself.)
+    changeThreadMask(SIG_UNBLOCK, [SIGUSR1]);
+    error = pthreadCreate(thread, attr, start, mutex);
+    changeThreadMask(SIG_BLOCK, [SIGUSR1]);
+  }
+  pthreadAttrDestroy(attr);
+  if (error === 0) signalThreadMemory.push(memory);
+  return error;
 }
 
 /**

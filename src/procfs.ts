@@ -79,32 +79,3 @@ export function descendantsOf(root: number, procRoot: string | null = '/proc'): 
   }
   return found;
 }
-
-/**
- * How many of this process's threads, other than the main one, leave every
- * one of `signals` unblocked (SigBlk of /proc/self/task/TID/status). null
- * when /proc is not there to say (procRoot null: none of pause's own).
- */
-export function otherThreadsAccepting(signals: readonly number[], procRoot: string | null = '/proc'): number | null {
-  if (procRoot === null) return null;
-  const wanted = signals.reduce((mask, signo) => mask | (1n << BigInt(signo - 1)), 0n);
-  let tids: string[];
-  try {
-    tids = readdirSync(`${procRoot}/self/task`);
-  } catch {
-    return null;
-  }
-  let count = 0;
-  for (const tid of tids) {
-    if (Number(tid) === process.pid) continue;
-    let status: string;
-    try {
-      status = readFileSync(`${procRoot}/self/task/${tid}/status`, 'latin1');
-    } catch {
-      continue; // the thread has ended
-    }
-    const blocked = /^SigBlk:\s*([0-9a-f]+)$/m.exec(status)?.[1];
-    if (blocked !== undefined && (BigInt(`0x${blocked}`) & wanted) === 0n) count++;
-  }
-  return count;
-}

@@ -1,5 +1,6 @@
 // Too few tasks (RLIMIT_NPROC, a pids cgroup): a command that cannot be
-// forked is said to be so, in one line, exit 1. Below the count Node itself
+// forked is said to be so, in one line, exit 1; no room for pause's signal
+// thread, one warning. Below the count Node itself
 // needs (3: main thread, DelayedTaskScheduler, one V8 platform worker), Node
 // waits for a worker that could not be made, before pause's first line runs:
 // the tests prove that number, as README.md's limitations state it.
@@ -13,6 +14,7 @@ import { missingCommands } from './helpers/requires.ts';
 import { isPauseModeReady } from './helpers/pid1.ts';
 
 const FORK_FAILED = 'pause: cannot start /bin/true: fork: resource temporarily unavailable\n';
+const THREAD_WARNING = "pause: cannot start a thread to take signals (resource temporarily unavailable): a flood of SIGUSR1 may delay the command's exit being seen\n";
 const isRoot = process.getuid?.() === 0;
 const skip = missingCommands(['setpriv', 'prlimit']) || (!isRoot && 'needs root (setpriv, cgroups)');
 
@@ -65,8 +67,19 @@ describe.skipIf(skip)('RLIMIT_NPROC (prlimit --nproc, unprivileged uid)', () => 
     expect(result).toMatchObject({ code: 1, stderr: FORK_FAILED });
   });
 
-  it('4 tasks: the command runs', async () => {
-    const [command, args] = asLimitedUser(4, ['--', '/bin/true']);
+  // No room left for pause's own signal thread (src/init.ts takeSignalsOnOwnThread):
+  // the command runs, one line says what is weaker, SIGUSR1 still reaches it.
+  it('4 tasks: the command runs; one warning, and SIGUSR1 is still forwarded', async () => {
+    const [command, args] = asLimitedUser(4, ['--', 'perl', '-e', '$| = 1; print "ready\\n"; sleep 30']);
+    const pause = start(command, args);
+    await waitFor('the child to start', () => pause.stdout().includes('ready'));
+    pause.child.kill('SIGUSR1');
+    expect(await pause.exited).toEqual({ code: 128 + 10, signal: null });
+    expect(pause.stderr()).toBe(THREAD_WARNING);
+  });
+
+  it('5 tasks: the command runs, and nothing is said', async () => {
+    const [command, args] = asLimitedUser(5, ['--', '/bin/true']);
     expect(await run(command, args)).toMatchObject({ code: 0, stderr: '' });
   });
 

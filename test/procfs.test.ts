@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseStat } from '../src/proc-stat.ts';
-import { descendantsOf, otherThreadsAccepting, procState } from '../src/procfs.ts';
+import { descendantsOf, procState } from '../src/procfs.ts';
 import { descendants, readProc, start, waitFor } from './helpers/process.ts';
 
 // comm is the executable's file name (first 15 bytes); these names put ') ',
@@ -80,13 +80,6 @@ describe('descendantsOf', () => {
     });
 });
 
-describe('otherThreadsAccepting', () => {
-  it('is null without /proc, a count with it', () => {
-    expect(otherThreadsAccepting([10], '/nonexistent-proc')).toBeNull();
-    expect(otherThreadsAccepting([10])).toEqual(expect.any(Number));
-  });
-});
-
 // The real case, a parent namespace's /proc, runs the executable in
 // test/init-no-proc.test.ts; here a directory whose `self` names another pid.
 describe('procState', () => {
@@ -98,7 +91,6 @@ describe('procState', () => {
       symlinkSync(String(process.pid + 1), join(dir, 'self'));
       expect(procState(dir)).toBe('foreign');
       expect(descendantsOf(process.pid, null)).toBeNull();
-      expect(otherThreadsAccepting([10], null)).toBeNull();
     } finally {
       rmSync(dir, { recursive: true });
     }
