@@ -20,6 +20,11 @@ export function separateStore(dir: string): Store {
   const [graph, run] = [join(dir, 'root'), join(dir, 'run')];
   mkdirSync(graph, { recursive: true });
   mkdirSync(run, { recursive: true });
+  // podman 4.3 picks the network backend of a store that has no record of it: CNI
+  // when the store already holds images (skopeo copies them in first), and a CNI
+  // bridge on netavark's subnet (10.88.0.0/16) cuts every other podman container
+  // on this machine off the network. Record netavark, as a fresh store would.
+  writeFileSync(join(graph, 'defaultNetworkBackend'), 'netavark');
   const conf = join(dir, 'storage.conf');
   writeFileSync(conf, `[storage]\ndriver = "overlay"\ngraphroot = "${graph}"\nrunroot = "${run}"\n`);
   return {
