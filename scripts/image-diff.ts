@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { compareArchives } from './image-compare.ts';
 import { archiveMember } from './oci-layout.ts';
-import { builderImage, buildInStore, copyInto, separateStore } from './image-store.ts';
+import { builderImage, buildInStore, copyInto, separateStore, type Store } from './image-store.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const keep = process.argv.includes('--keep');
@@ -25,13 +25,14 @@ function fail(message: string): never {
 }
 
 /** Two clones of HEAD at different paths, each built in its own store; the two archives. */
-function buildTwice(work: string): [string, string] {
+function buildTwice(work: string, stores: Store[]): [string, string] {
   const head = execFileSync('git', ['-C', root, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
   const results = ['first', 'second/at/another/depth'].map((name, i) => {
     const source = join(work, name, 'pause.ts');
     execFileSync('git', ['clone', '--quiet', '--no-checkout', root, source]);
     execFileSync('git', ['-C', source, 'checkout', '--quiet', head]);
     const store = separateStore(join(work, `store-${i}`));
+    stores.push(store);
     copyInto(store, builderImage(source));
     const archive = join(work, `build-${i}.oci.tar`);
     process.stderr.write(`image:diff: building ${head.slice(0, 12)} in ${source} (store ${store.dir})...\n`);
@@ -43,8 +44,9 @@ function buildTwice(work: string): [string, string] {
 
 if (archives.length !== 0 && archives.length !== 2) fail('give two OCI archives to compare, or none to build HEAD twice');
 const work = archives.length === 0 ? mkdtempSync('/var/tmp/pause-image-diff-') : undefined;
+const stores: Store[] = [];
 try {
-  const [a, b] = archives.length === 2 ? [archives[0]!, archives[1]!] : buildTwice(work!);
+  const [a, b] = archives.length === 2 ? [archives[0]!, archives[1]!] : buildTwice(work!, stores);
   const differences = compareArchives(a, b);
   if (differences.length === 0) {
     const index = (JSON.parse(archiveMember(a, 'index.json').toString()) as { manifests: { digest: string }[] }).manifests[0]?.digest;
@@ -56,6 +58,9 @@ try {
 } catch (error) {
   fail((error as Error).message.split('\n')[0] ?? 'failed');
 } finally {
-  if (work && !keep) rmSync(work, { recursive: true, force: true });
+  if (work && !keep) {
+    for (const store of stores) store.remove();
+    rmSync(work, { recursive: true, force: true });
+  }
   else if (work) process.stderr.write(`image:diff: kept ${work}\n`);
 }

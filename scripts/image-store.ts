@@ -5,6 +5,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { unmountUnder } from '../tools/mounts.ts';
 
 export interface Store {
   dir: string;
@@ -12,7 +13,7 @@ export interface Store {
   env: NodeJS.ProcessEnv;
   /** skopeo's name for an image in this store. */
   reference(image: string): string;
-  /** Removes the store's directory (its layers are not mounted once the tools have exited). */
+  /** Unmounts what the store left mounted (an interrupted build leaves its container's overlay), and removes it. */
   remove(): void;
 }
 
@@ -31,7 +32,10 @@ export function separateStore(dir: string): Store {
     dir,
     env: { ...process.env, CONTAINERS_STORAGE_CONF: conf },
     reference: (image) => `containers-storage:[overlay@${graph}+${run}]${image}`,
-    remove: () => rmSync(dir, { recursive: true, force: true }),
+    remove: () => {
+      unmountUnder(dir);
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 

@@ -14,7 +14,6 @@ import { compareArchives } from '../../scripts/image-compare.ts';
 import { readIndexArchive } from '../../scripts/image-index.ts';
 import type { ImageInputs } from '../../scripts/image-lock.ts';
 import { builderImage, buildInStore, copyInto, separateStore, type Store } from '../../scripts/image-store.ts';
-import { unmountUnder } from '../../tools/mounts.ts';
 import { ROOT } from '../helpers/paths.ts';
 import { skipUnless } from './helpers/containers.ts';
 import { ensureImages } from './helpers/images.ts';
@@ -61,10 +60,7 @@ describe.skipIf(skip)('npm run image, reproducible', () => {
   }, BUILDS_TIMEOUT_MS);
 
   afterAll(() => {
-    for (const store of stores) {
-      unmountUnder(store.dir);
-      store.remove();
-    }
+    for (const store of stores) store.remove();
     if (work) execFileSync('rm', ['-rf', work]);
   });
 
