@@ -15,6 +15,10 @@ ENV NPM_CONFIG_UPDATE_NOTIFIER=false
 # gather the libraries); patchelf points the executable at the bundle's loader
 # and libraries (scripts/bundle.ts). For arm64: the aarch64 strip, and Debian's arm64
 # libraries through multiarch, which is what ends up in the image.
+# PACKAGES, from `npm run image`: the same packages and their dependencies at
+# exact versions (scripts/image-lock.ts), so that the versions it checked
+# against image.lock.json are the ones installed.
+ARG PACKAGES
 RUN set -eu; \
     target="${TARGETARCH:-$(dpkg --print-architecture)}"; \
     case "$target" in \
@@ -23,6 +27,7 @@ RUN set -eu; \
              [ "$(dpkg --print-architecture)" = arm64 ] || dpkg --add-architecture arm64 ;; \
       *) echo "unsupported TARGETARCH: $target (amd64 or arm64)" >&2; exit 1 ;; \
     esac; \
+    [ -z "${PACKAGES:-}" ] || packages="$PACKAGES"; \
     apt-get update; \
     apt-get install -y --no-install-recommends $packages; \
     rm -rf /var/lib/apt/lists/*
@@ -32,6 +37,11 @@ COPY package.json package-lock.json tsconfig.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY scripts ./scripts
 COPY src ./src
+# What `npm run image` passes (scripts/image-inputs.ts): the commit, for
+# `/pause --version` (the context has no .git), and its time, for the SBOM's
+# `created`. Declared here, after the slow steps, so a new commit reuses them.
+ARG PAUSE_COMMIT
+ARG SOURCE_DATE_EPOCH
 RUN set -eu; \
     target="${TARGETARCH:-$(dpkg --print-architecture)}"; \
     case "$target" in amd64) arch=x64 ;; arm64) arch=arm64 ;; esac; \
@@ -42,12 +52,21 @@ RUN set -eu; \
 RUN node_modules/.bin/tsx scripts/image-records.ts /rootfs /records
 
 FROM scratch
-COPY --from=builder /rootfs/ /
+# The records first: their SBOM is dated SOURCE_DATE_EPOCH. podman's layer cache
+# does not compare --timestamp, so a layer (and every step after it) dated by an
+# earlier build would be reused; a first layer that holds the date is never reused
+# for another date. The ARGs below the layers for the same reason: alone at the top,
+# their history entries would be reused with an earlier build's date.
 COPY --from=builder /records/ /
+COPY --from=builder /rootfs/ /
 USER 65535:65535
 ENTRYPOINT ["/pause"]
+# Given by `npm run image` from package.json and git; empty in a bare `podman build .`.
+ARG PAUSE_VERSION
+ARG PAUSE_COMMIT
 LABEL org.opencontainers.image.title="pause.ts" \
       org.opencontainers.image.description="A drop-in Kubernetes pause container (and tini-style init) in TypeScript, as one Node.js SEA executable" \
       org.opencontainers.image.source="https://github.com/pause-ts/pause.ts" \
-      org.opencontainers.image.version="0.1.0" \
+      org.opencontainers.image.version="$PAUSE_VERSION" \
+      org.opencontainers.image.revision="$PAUSE_COMMIT" \
       org.opencontainers.image.licenses="Apache-2.0"

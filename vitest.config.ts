@@ -14,6 +14,8 @@ const HEAVY = [
   'test/bench-density-smoke.test.ts',
   'test/cold-start.test.ts',
   'test/podman-init.test.ts',
+  // debootstrap of a Debian 11 root, once per machine (cached)
+  'test/glibc-floor.test.ts',
   'test/image/**/*.test.ts',
 ];
 

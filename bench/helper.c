@@ -1,13 +1,13 @@
 /*
  * Bench helper, compiled at bench time when a C compiler is present.
  *
- *   helper recv          block SIGUSR1, print "ready", then for each SIGUSR1
- *                        received print CLOCK_MONOTONIC in ns on its own line.
- *                        The forwarding benchmark's child, the same for every init.
- *   helper send N PROG...
+ *   helper recv          block SIGUSR1 and SIGUSR2, print "ready", then for each
+ *                        of them received print CLOCK_MONOTONIC in ns on its own
+ *                        line. The forwarding benchmark's child, the same for every init.
+ *   helper send N SIGNO PROG...
  *                        run PROG (an init whose command is `helper recv`) with
  *                        its stdout on a pipe, wait for "ready", then N times:
- *                        read CLOCK_MONOTONIC, kill(PROG, SIGUSR1), read the
+ *                        read CLOCK_MONOTONIC, kill(PROG, SIGNO), read the
  *                        child's stamp, print the difference in ns. Then
  *                        SIGTERM to PROG, and SIGKILL if it is not gone in 5 s.
  *                        The sender is C so that no garbage collector of the
@@ -64,11 +64,12 @@ static int recv_loop(void) {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGUSR1);
+  sigaddset(&set, SIGUSR2);
   if (sigprocmask(SIG_BLOCK, &set, NULL) != 0) return 1;
   setvbuf(stdout, NULL, _IONBF, 0);
   printf("ready\n");
   for (;;) {
-    if (sigwaitinfo(&set, NULL) != SIGUSR1) continue;
+    if (sigwaitinfo(&set, NULL) < 0) continue;
     printf("%lld\n", now_ns());
   }
 }
@@ -114,7 +115,7 @@ static int read_line(int fd, char *line, size_t size, int timeout_ms) {
   }
 }
 
-static int send_loop(int count, char **argv) {
+static int send_loop(int count, int signo, char **argv) {
   int out[2];
   if (pipe(out) != 0) return 1;
   pid_t pid = fork();
@@ -139,7 +140,7 @@ static int send_loop(int count, char **argv) {
   if (!latency) failed = 1;
   for (; done < count && !failed; done++) {
     long long sent = now_ns();
-    kill(pid, SIGUSR1);
+    kill(pid, signo);
     if (read_line(out[0], line, sizeof line, 2000) != 0) {
       fprintf(stderr, "helper send: no stamp for signal %d within 2 s\n", done);
       failed = 1;
@@ -296,7 +297,7 @@ int main(int argc, char **argv) {
   if (argc >= 2 && strcmp(argv[1], "recv") == 0) return recv_loop();
   if (argc >= 3 && strcmp(argv[1], "time") == 0) return time_once(argv + 2);
   if (argc == 3 && strcmp(argv[1], "storm") == 0) return storm(atoi(argv[2]));
-  if (argc >= 4 && strcmp(argv[1], "send") == 0) return send_loop(atoi(argv[2]), argv + 3);
-  fprintf(stderr, "usage: helper recv | helper time PROG [ARG...] | helper storm N | helper send N PROG [ARG...] | helper window [-c FILE]... [-w MS] [-T S] READY PROG [ARG...]\n");
+  if (argc >= 5 && strcmp(argv[1], "send") == 0) return send_loop(atoi(argv[2]), atoi(argv[3]), argv + 4);
+  fprintf(stderr, "usage: helper recv | helper time PROG [ARG...] | helper storm N | helper send N SIGNO PROG [ARG...] | helper window [-c FILE]... [-w MS] [-T S] READY PROG [ARG...]\n");
   return 2;
 }

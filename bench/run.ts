@@ -89,7 +89,10 @@ await step('1', 'start-up', () => startupFigures(programs, sizes.startRuns, help
 if (only.has('2') || only.has('3')) only.add('2');
 await step('2', `idle: ${sizes.instances} instances each, ${sizes.windowS} s`, () => idleFigures(programs, sizes.instances, sizes.windowS));
 // Forwarding before the storms: 10,000 exiting processes leave the kernel busy for a while.
-await step('5', `forwarding: ${sizes.signals} signals each`, async () => [await forwardingFigure(programs, sizes.signals, helper)]);
+await step('5', `forwarding: ${sizes.signals} signals each, SIGUSR1 then SIGUSR2`, async () => [
+  await forwardingFigure(programs, sizes.signals, helper, 'SIGUSR1'),
+  await forwardingFigure(programs, sizes.signals, helper, 'SIGUSR2'),
+]);
 await step('4', `reaping: ${sizes.stormRuns} storms of ${sizes.orphans} orphans each`, () => reapingFigures(programs, sizes.stormRuns, sizes.orphans, helper));
 await step('6', 'image', async () => [await imageFigure()]);
 // Last: its cold runs drop the page cache.

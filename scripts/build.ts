@@ -5,11 +5,14 @@
 // self-contained executable. Strip before injecting: stripping after
 // corrupts the injected blob. Fails loudly, with what to do, when a piece is missing.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { arch as hostArch } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
+import { hideEnvironmentFromNode } from './entry-stub.ts';
+import { gitCommit } from './git-commit.ts';
 import { SEA_EXEC_ARGV } from './sea-flags.ts';
 
 const root = resolve(import.meta.dirname, '..');
@@ -49,16 +52,32 @@ function run(file: string, args: string[]): void {
   }
 }
 
+/** package-lock.json's integrity for `nodePackage` ("sha512-BASE64"): what npm ci checks, and what a fetched tarball must match. */
+function lockedIntegrity(): string {
+  const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version?: string; integrity?: string }> };
+  const entry = lock.packages[`node_modules/${nodePackage}`];
+  if (entry?.version !== nodeVersion || !entry.integrity?.startsWith('sha512-')) die(`package-lock.json has no sha512 integrity for ${nodePackage}@${nodeVersion}: run npm install`);
+  return entry.integrity;
+}
+
 /** The pinned Node binary for `arch`, from the npm registry package node-linux-<arch>. */
 function pinnedNode(): string {
   const installed = join(root, 'node_modules', nodePackage, 'bin', 'node');
   if (existsSync(installed)) return installed;
   // npm installs only the package for the machine's own processor; fetch the
-  // other one from the same registry for a cross build.
+  // other one from the same registry for a cross build. npm pack checks the
+  // tarball against the registry's metadata, not against package-lock.json:
+  // the lock's integrity is checked here, and recorded beside what it unpacked.
+  const integrity = lockedIntegrity();
   const unpacked = join(work, 'package', 'bin', 'node');
-  if (!existsSync(unpacked)) {
-    const tarball = execFileSync('npm', ['pack', `${nodePackage}@${nodeVersion}`, '--pack-destination', work, '--silent'], { encoding: 'utf8' }).trim();
-    run('tar', ['-xzf', join(work, tarball), '-C', work]);
+  const verified = join(work, 'package', '.integrity');
+  if (!existsSync(unpacked) || !existsSync(verified) || readFileSync(verified, 'utf8') !== integrity) {
+    const tarball = join(work, execFileSync('npm', ['pack', `${nodePackage}@${nodeVersion}`, '--pack-destination', work, '--silent'], { encoding: 'utf8' }).trim());
+    const found = `sha512-${createHash('sha512').update(readFileSync(tarball)).digest('base64')}`;
+    if (found !== integrity) die(`${nodePackage}@${nodeVersion} from the registry is ${found}, but package-lock.json says ${integrity}: not using it`);
+    rmSync(join(work, 'package'), { recursive: true, force: true });
+    run('tar', ['-xzf', tarball, '-C', work]);
+    writeFileSync(verified, integrity);
   }
   if (!existsSync(unpacked)) die(`${nodePackage}@${nodeVersion} has no bin/node`);
   return unpacked;
@@ -82,27 +101,8 @@ function strippedNode(source: string): string {
   return target;
 }
 
-/**
- * The commit the executable is built from, for `--version`: HEAD's short
- * hash, with `-dirty` when tracked files differ from it. Read from the local
- * repository, no network. Empty outside a git work tree of this project (an
- * unpacked tarball, the Dockerfile's builder stage, which gets no .git) or
- * without git: the build goes on, and --version prints what -v prints.
- */
-function gitCommit(): string {
-  const git = (...args: string[]): string =>
-    execFileSync('git', ['-C', root, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  try {
-    // A tarball unpacked inside some other repository must not take its commit.
-    if (realpathSync(git('rev-parse', '--show-toplevel')) !== realpathSync(root)) return '';
-    const head = git('rev-parse', '--short=12', 'HEAD');
-    return git('status', '--porcelain', '--untracked-files=no') === '' ? head : `${head}-dirty`;
-  } catch {
-    return '';
-  }
-}
-
-const commit = gitCommit();
+// The image build has no .git: it passes the commit in (Dockerfile, ARG PAUSE_COMMIT).
+const commit = process.env['PAUSE_COMMIT'] || gitCommit(root);
 const node = pinnedNode();
 const base = strippedNode(node);
 // Per output, so that builds of different executables may run side by side.
@@ -139,7 +139,18 @@ writeFileSync(seaConfig, JSON.stringify({
 // (--jitless and --single-threaded change them): made by a Node started
 // without the executable's execArgv, the cache was rejected at every start
 // and each function compiled from source (bench/results/tuning.md).
-run(process.execPath, [...SEA_EXEC_ARGV, '--build-sea', seaConfig]);
+// --random-seed: V8 seeds its string hashes from it, and the code cache holds
+// them; with a random seed two builds of one source differ in ~70,000 bytes.
+// Unlike --hash-seed it is not among the flags V8 compares (a cache made with
+// --hash-seed is rejected by the executable: vm.Script's cachedDataRejected).
+run(process.execPath, [...SEA_EXEC_ARGV, '--random-seed=1', '--build-sea', seaConfig]);
+// Last, on the finished file: Node must start without the environment,
+// which belongs to the command (scripts/entry-stub.ts).
+try {
+  hideEnvironmentFromNode(outTemporary);
+} catch (error) {
+  die((error as Error).message);
+}
 chmodSync(outTemporary, 0o755);
 renameSync(outTemporary, out);
 process.stdout.write(`built ${out} (${(statSync(out).size / 2 ** 20).toFixed(1)} MiB, ${arch}, node v${nodeVersion}, ${commit ? `git ${commit}` : 'no git commit'})\n`);

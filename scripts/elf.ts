@@ -3,8 +3,8 @@
 // multiarch directories of the ELF's own machine. Reading the ELF instead of
 // running ldd works for a cross-built arm64 executable too; nothing is listed by hand.
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 
 export interface Loads {
   /** Debian's multiarch triplet of the ELF's machine: x86_64-linux-gnu or aarch64-linux-gnu. */
@@ -60,4 +60,17 @@ export function loadsOf(executable: string): Loads {
     queue.push(...needed(path));
   }
   return { multiarch, interpreter, libraries };
+}
+
+/**
+ * Copies the interpreter and every library `executable` loads into `root`,
+ * each at the path the loader will look for it (links followed: the real
+ * file under the name asked for): enough for it to run in a root of its own.
+ */
+export function copyLoadsInto(executable: string, root: string): void {
+  const { interpreter, libraries } = loadsOf(executable);
+  for (const file of [interpreter, ...libraries.map((library) => library.path)]) {
+    mkdirSync(join(root, dirname(file)), { recursive: true });
+    copyFileSync(file, join(root, file));
+  }
 }

@@ -50,15 +50,17 @@ export function platformBuildArgs(platform: (typeof PLATFORMS)[number]): string[
  * Writes the platform's variant into the image's config, as the index entry
  * names it: buildah 1.28 leaves it out of a multi-stage build's image even with
  * --variant. A new config over the same layers, under the same name; the image
- * it replaces is removed.
+ * it replaces is removed. With `epoch`, dated as a reproducible build dates it.
  */
-export function setConfigVariant(image: string, platform: (typeof PLATFORMS)[number]): void {
+export function setConfigVariant(image: string, platform: (typeof PLATFORMS)[number], epoch?: number): void {
   if (!('variant' in platform)) return;
   const previous = execFileSync('podman', ['image', 'inspect', '--format', '{{.Id}}', image], { encoding: 'utf8' }).trim();
   const container = execFileSync('buildah', ['from', '--pull=never', '--arch', platform.architecture, image], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim().split('\n').at(-1)!;
   try {
     execFileSync('buildah', ['config', '--variant', platform.variant, container]);
-    execFileSync('buildah', ['commit', '--quiet', container, image], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // The commit's time for the new config and history entry, as the build's own (scripts/image-inputs.ts).
+    const reproducible = epoch === undefined ? [] : ['--timestamp', String(epoch), '--identity-label=false'];
+    execFileSync('buildah', ['commit', '--quiet', ...reproducible, container, image], { stdio: ['ignore', 'ignore', 'pipe'] });
   } finally {
     spawnSync('buildah', ['rm', container], { stdio: 'ignore' });
   }

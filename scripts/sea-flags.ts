@@ -33,4 +33,12 @@ export const SEA_EXEC_ARGV: readonly string[] = [
   // 1.03-1.11× the floor (which gets the flag too) from round to round;
   // bench/results/tuning.md 41.5 → 37.6 ms. Idle memory +56 kB.
   '--no-lazy',
+  // Node's OpenSSL reads a configuration file at start-up, before pause's
+  // first line. OPENSSL_CONF never reaches it (the entry stub hides the
+  // environment, scripts/entry-stub.ts), but its default does: the image's
+  // /etc/ssl/openssl.cnf. One written for the system's OpenSSL (a FIPS
+  // provider, an .include Node's OpenSSL cannot follow) stops Node with
+  // "OpenSSL configuration error", exit 100. pause does no cryptography: an
+  // empty file, or none if /dev/null is missing (a missing file is no error).
+  '--openssl-config=/dev/null',
 ];

@@ -27,7 +27,12 @@ export type Config =
   | { readonly mode: 'help' }
   | { readonly mode: 'init'; readonly options: InitOptions };
 
-const DEFAULT_GRACE_SECONDS = 10;
+/**
+ * Half of `docker stop`'s and `podman stop`'s 10 s: counted from pause's own
+ * SIGTERM when an engine stops it (src/init-phases.ts graceLeft), pause is done
+ * before the engine's SIGKILL would take the command's status with it.
+ */
+const DEFAULT_GRACE_SECONDS = 5;
 /** setTimeout's limit (2^31 - 1 ms), in whole seconds. */
 const MAX_GRACE_SECONDS = 2_147_483;
 
@@ -49,6 +54,7 @@ PAUSE_ one is not set):
       --verbose                 log spawn, each forwarded signal and the exit   PAUSE_VERBOSE=1
   -v, -vv, -vvv                 with COMMAND: tini's verbosity; -v and up turn on --verbose
   -v                            without COMMAND: print the version and exit (pause.c's flag)
+  -V                            the same, COMMAND or not (pause.c takes -v in any case)
       --version                 the same, and the git commit it was built from
                                 (" - git.COMMIT", which Docker's init probe reads)
   -h, --help                    print this help and exit
@@ -99,6 +105,23 @@ const ENVIRONMENT = {
 } as const;
 
 export type Environment = Readonly<Record<string, string | undefined>>;
+
+/**
+ * The environment's entries (NAME=VALUE as bytes) as getenv(3) reads them:
+ * the first entry of a name wins, entries without `=` name nothing, and
+ * values are decoded as UTF-8 as Node decodes process.env.
+ */
+export function environmentOf(entries: readonly Uint8Array[]): Environment {
+  const env: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const entry of entries) {
+    const text = Buffer.from(entry.buffer, entry.byteOffset, entry.byteLength).toString('utf8');
+    const equals = text.indexOf('=');
+    if (equals <= 0) continue;
+    const name = text.slice(0, equals);
+    if (!Object.hasOwn(env, name)) env[name] = text.slice(equals + 1);
+  }
+  return env;
+}
 
 function parseExitCode(text: string): Parsed<number> {
   if (/^\d{1,3}$/.test(text.trim()) && Number(text) <= 255) return { ok: true, value: Number(text) };

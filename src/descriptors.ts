@@ -21,8 +21,8 @@ export interface OpenFd {
 export interface Descriptors {
   /** Open when pause started: the command gets them. */
   readonly inherited: readonly number[];
-  /** Node's own. */
-  readonly own: readonly number[];
+  /** Node's own (its epoll, eventfds, pipes): closed in the command. */
+  readonly nodes: readonly number[];
 }
 
 /**
@@ -41,7 +41,7 @@ export function classify(open: readonly OpenFd[]): Descriptors {
     d.fd >= first && (d.kind === 'epoll' || d.kind === 'anonymous' || (d.kind === 'pipe' && (ends.get(d.id) ?? 0) >= 2));
   return {
     inherited: sorted.filter((d) => !isNodes(d)).map((d) => d.fd),
-    own: sorted.filter(isNodes).map((d) => d.fd),
+    nodes: sorted.filter(isNodes).map((d) => d.fd),
   };
 }
 
@@ -82,20 +82,24 @@ function isEpoll(fd: number, procRoot: string): boolean {
 }
 
 /**
- * Every open descriptor, from /proc/self/fd; without /proc, every one below
+ * Every open descriptor, from /proc/self/fd; without /proc (procRoot null:
+ * none of pause's own, see procState in src/procfs.ts), every one below
  * PROBE_LIMIT that `isOpen` finds (`complete` is then false): a failing fstat
  * costs ~40 µs under --jitless, fcntl through libc ~1 µs. The directory that
  * readdir opens is closed again before the fstat calls, which so leave it out.
  */
-export function openDescriptors(procRoot = '/proc', isOpen: (fd: number) => boolean = () => true): { fds: OpenFd[]; complete: boolean } {
-  let numbers: number[];
-  let complete = true;
-  try {
-    numbers = readdirSync(`${procRoot}/self/fd`).map(Number);
-  } catch {
-    numbers = Array.from({ length: PROBE_LIMIT }, (_, fd) => fd).filter(isOpen);
-    complete = false;
-  }
+export function openDescriptors(procRoot: string | null = '/proc', isOpen: (fd: number) => boolean = () => true): { fds: OpenFd[]; complete: boolean } {
+  const listed = procRoot === null ? null : listDescriptors(procRoot);
+  const numbers = listed ?? Array.from({ length: PROBE_LIMIT }, (_, fd) => fd).filter(isOpen);
   const fds = numbers.map(describe).filter((d): d is OpenFd => d !== null);
-  return { fds: complete ? markFirstEpoll(fds, procRoot) : fds, complete };
+  return listed && procRoot !== null ? { fds: markFirstEpoll(fds, procRoot), complete: true } : { fds, complete: false };
+}
+
+/** The numbers in procRoot/self/fd, or null when it cannot be read. */
+function listDescriptors(procRoot: string): number[] | null {
+  try {
+    return readdirSync(`${procRoot}/self/fd`).map(Number);
+  } catch {
+    return null;
+  }
 }

@@ -19,7 +19,8 @@ export type Phase =
 export const RUNNING: Phase = { name: 'running' };
 
 export type Event =
-  | { readonly kind: 'command-exited'; readonly end: ChildEnd }
+  /** `sinceStopMs`: how long before, if at all, pause itself got SIGTERM (see `graceLeft`). */
+  | { readonly kind: 'command-exited'; readonly end: ChildEnd; readonly sinceStopMs?: number | undefined }
   | { readonly kind: 'grace-over' }
   | { readonly kind: 'no-children' };
 
@@ -51,19 +52,34 @@ const KILL: readonly number[] = [SIGKILL];
 /** The phase after `event` in `phase`, and what to do for it, in order. */
 export function next(phase: Phase, event: Event, policy: Policy): Transition {
   switch (event.kind) {
-    case 'command-exited':
+    case 'command-exited': {
       if (phase.name !== 'running') return { phase, actions: [] };
-      if (policy.gracePeriodMs === 0) return kill(event.end);
+      const ms = graceLeft(policy.gracePeriodMs, event.sinceStopMs);
+      if (ms === 0) return kill(event.end);
       return {
         phase: { name: 'terminating', end: event.end },
-        actions: [{ kind: 'signal-the-rest', signals: TERMINATE }, { kind: 'start-grace-timer', ms: policy.gracePeriodMs }],
+        actions: [{ kind: 'signal-the-rest', signals: TERMINATE }, { kind: 'start-grace-timer', ms }],
       };
+    }
     case 'grace-over':
       return phase.name === 'terminating' ? kill(phase.end) : { phase, actions: [] };
     case 'no-children':
       if (phase.name === 'running') return { phase, actions: [] };
       return { phase, actions: [{ kind: 'exit', ...exitStatus(phase.end, policy.remapExit) }] };
   }
+}
+
+/**
+ * The grace period the others get once the command has exited. When pause
+ * itself got SIGTERM first, an engine is stopping the container and its own
+ * clock runs from that SIGTERM (`docker stop`, `podman stop`: 10 s, then
+ * SIGKILL to pause, which loses the command's status: 137). So the grace
+ * period counts from pause's SIGTERM, not from the command's exit: pause is
+ * done within the grace period of the engine's SIGTERM, however long the
+ * command took, as long as it exited within it.
+ */
+export function graceLeft(gracePeriodMs: number, sinceStopMs: number | undefined): number {
+  return Math.max(0, gracePeriodMs - (sinceStopMs ?? 0));
 }
 
 function kill(end: ChildEnd): Transition {

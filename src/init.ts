@@ -5,48 +5,82 @@
 import { getSystemErrorMessage } from 'node:util';
 import type { InitOptions } from './cli.ts';
 import { EXIT_CANNOT_EXECUTE, EXIT_INTERNAL, EXIT_NOT_FOUND } from './exit-codes.ts';
+import { bindingPaths, fallbackLine } from './internals.ts';
 import { keepAlive } from './keep-alive.ts';
 import {
   blockSignals, exitNow, ignoreSignal, isOpenDescriptor, nameMainThread, ownsTerminalForeground, setChildSubreaper,
-  setParentDeathSignal, spawn, unblockSignals, EACCES, EISDIR, ENOENT, ENOEXEC, ENOTDIR, EPERM,
+  setParentDeathSignal, spawn, startSignalThread, unblockSignals, EACCES, EISDIR, ENOENT, ENOEXEC, ENOTDIR, EPERM,
 } from './libc.ts';
 import { classify, openDescriptors, PROBE_LIMIT, type Descriptors } from './descriptors.ts';
 import { log, setLogFormat, setVerbose, verbose } from './log.ts';
-import { otherThreadsAccepting } from './procfs.ts';
+import { procState, type ProcState } from './procfs.ts';
 import { canListenToRealtime, onSignal } from './signal-events.ts';
-import { ALL_SIGNALS, initDisposition, signalName, SIGRTMIN, SIGUSR1 } from './signals.ts';
+import { ALL_SIGNALS, initDisposition, signalName, SIGPIPE, SIGRTMIN, SIGUSR1 } from './signals.ts';
 import { spawnRequest } from './spawn-request.ts';
 import { Supervisor } from './supervisor.ts';
 
 const STDIN = 0;
 
 export function runInit(options: InitOptions): void {
-  // First: ps, pgrep and busybox ps know the process by this name (src/libc.ts).
+  keepOwnSigpipeFromCommand();
+  // Then: ps, pgrep and busybox ps know the process by this name (src/libc.ts).
   nameMainThread('pause');
+  // Before any handler of pause's is installed: none may ever run on the main thread.
+  const handled = blockHandledSignals();
+  // Decided once: a /proc of another PID namespace is used for nothing, as if
+  // none were mounted (src/procfs.ts).
+  const proc = procState();
+  const procRoot = proc === 'own' ? '/proc' : null;
   // Before anything of pause's opens a descriptor.
-  const descriptors = openDescriptors('/proc', isOpenDescriptor);
+  const descriptors = openDescriptors(procRoot, isOpenDescriptor);
   setLogFormat(options.logFormat);
   setVerbose(options.verbose);
+  const supervisor = new Supervisor(options, procRoot);
+  // In place of src/main.ts's process.exit(1): once the command runs, an
+  // internal error must not drop it (src/internal-error.ts).
+  process.removeAllListeners('uncaughtException');
+  process.on('uncaughtException', supervisor.failed);
   becomeSubreaper(options.subreaper);
   if (options.parentDeathSignal !== null) {
     const error = setParentDeathSignal(options.parentDeathSignal);
     if (error) fatal(`cannot set the parent death signal: ${getSystemErrorMessage(-error)}`);
   }
-  const supervisor = new Supervisor(options);
-  const handled = listen(supervisor);
-  // The executable runs with --disable-sigusr1 so that SIGUSR1 can never
-  // start the inspector; that leaves SIGUSR1 blocked in every thread. Now that
-  // a listener is in place, let the main thread take it: it is forwarded.
-  unblockSignals([SIGUSR1]);
+  listen(supervisor);
+  reportInternals();
   const terminal = ownsTerminalForeground(STDIN) ? STDIN : null;
   supervisor.started(startCommand(options.command, classify(descriptors.fds), terminal), terminal);
-  // (After the spawn, so that the child starts the sooner: this reads /proc.)
-  const threadsKnown = keepQueuedSignalsOffMainThread(handled);
-  if (!descriptors.complete || !threadsKnown) warnNoProc();
+  // After the spawn, so that the thread never takes the command's place under a task limit.
+  takeSignalsOnOwnThread(handled);
+  if (!descriptors.complete) warnNoProc(proc);
   keepAlive();
   // A zombie inherited from whoever exec'd pause announces itself with no
   // SIGCHLD of ours: collect it now.
-  supervisor.reap();
+  supervisor.reapAndMaybeExit();
+}
+
+/**
+ * pause's own write to a pipe whose reader is gone must never signal the
+ * command; a SIGPIPE that another process sends pause (`kill -PIPE`) is
+ * forwarded, as tini does. The kernel tells the two apart for us: the
+ * SIGPIPE of a failed write is directed at the writing thread (send_sig to
+ * `current`), a kill(2) at the whole process, delivered to any one thread
+ * that does not block it. Every write of pause is made by the main thread,
+ * so the main thread blocks SIGPIPE, first thing, before any log line can be
+ * written: its own SIGPIPE then stays pending on it, never delivered (standard
+ * signals do not queue: one at most, whatever the number of writes), the write
+ * fails with EPIPE and src/log.ts drops the line. A kill's SIGPIPE goes to one
+ * of Node's other threads, which were started before this and leave it
+ * unblocked (SigBlk in /proc/PID/task/TID/status); libuv's handler there passes
+ * it to the loop like any signal. Nothing here needs /proc. The pending one is
+ * not the command's: a new process starts with no pending signal, and its mask
+ * comes from the spawn attributes (src/libc.ts). Until init mode's handlers
+ * are in place SIGPIPE is ignored (Node sets that), so no earlier write, nor
+ * pause mode's, can raise one. The main thread must never unblock SIGPIPE
+ * later; test/init-own-writes.test.ts holds the pinned Node's threads to
+ * taking a kill's.
+ */
+function keepOwnSigpipeFromCommand(): void {
+  blockSignals([SIGPIPE]);
 }
 
 function fatal(message: string, code = EXIT_INTERNAL): never {
@@ -68,18 +102,16 @@ function becomeSubreaper(required: boolean): void {
   else verbose('registered as child subreaper', { required });
 }
 
-/** Gives each signal its init disposition; returns the signals that have a listener. */
-function listen(supervisor: Supervisor): number[] {
-  const handled: number[] = [];
+/** Gives each signal its init disposition. */
+function listen(supervisor: Supervisor): void {
   for (const signo of ALL_SIGNALS) {
     switch (initDisposition(signo)) {
       case 'forward':
-        if (onSignal(signo, supervisor.forward)) handled.push(signo);
-        else ignoreSignal(signo);
+        if (!onSignal(signo, supervisor.forwardThenReap)) ignoreSignal(signo);
         break;
       case 'reap':
-        onSignal(signo, supervisor.reap);
-        handled.push(signo);
+        // Without it no exit is ever seen: fatal, before there is a command to lose.
+        if (!onSignal(signo, supervisor.reapAndMaybeExit)) fatal(`cannot listen to ${signalName(signo)}: no exit of the command could be seen`);
         break;
       case 'ignore':
         ignoreSignal(signo);
@@ -89,9 +121,17 @@ function listen(supervisor: Supervisor): number[] {
     }
   }
   if (!canListenToRealtime()) {
-    log('warn', `this build cannot listen to real-time signals: ${signalName(SIGRTMIN)} and above are ignored, not forwarded`);
+    const consequence = `${signalName(SIGRTMIN)} and above are ignored, not forwarded`;
+    log('warn', fallbackLine('signal_wrap', `${consequence}; the others go through process.on`)
+      ?? `this build cannot listen to real-time signals: ${consequence}`);
   }
-  return handled;
+}
+
+/** One line if libc is reached through node:ffi for want of its binding; under --verbose, the path each binding took. */
+function reportInternals(): void {
+  const line = fallbackLine('ffi', 'libc is called through node:ffi');
+  if (line) log('warn', line);
+  verbose("Node's internal bindings", Object.fromEntries(bindingPaths()));
 }
 
 /**
@@ -118,30 +158,47 @@ function execFailureCode(errno: number): number {
 }
 
 /**
- * A handled signal runs libuv's C handler, which writes its number to a
- * pipe that the main thread's event loop reads. Real-time signals queue (up
- * to RLIMIT_SIGPENDING, ~100,000), and while any is pending the kernel
- * delivers the next one to a thread the moment it returns from the last:
- * a main thread that takes them runs handlers only, never the loop, and a
- * flood of them would hide the child's exit until the queue drained (tens of
- * seconds, measured). So the main thread blocks them when another of Node's
- * threads takes them (SIGUSR1 excepted: Node blocks it in every other thread).
- * False when there was no /proc to tell (the main thread then keeps them).
+ * Every signal pause listens to runs libuv's C handler, which writes its
+ * number to a pipe that the main thread's event loop reads; the kernel runs
+ * the handler on whichever thread does not block the signal. The main thread
+ * must never be that thread. Real-time signals queue (up to
+ * RLIMIT_SIGPENDING, ~100,000) and a standard one can be sent again as soon
+ * as it is taken: a thread that takes a flood of them goes from one handler
+ * straight to the next and never runs its own code, and for the main thread
+ * that code is the loop that sees the child's exit. So the main thread blocks
+ * them all, SIGUSR1 included, before any handler exists; returns them.
  */
-function keepQueuedSignalsOffMainThread(handled: readonly number[]): boolean {
-  const offMain = handled.filter((signo) => signo !== SIGUSR1);
-  const others = otherThreadsAccepting(offMain);
-  if (others !== null && others > 0) blockSignals(offMain);
-  return others !== null;
+function blockHandledSignals(): number[] {
+  const handled = ALL_SIGNALS.filter((signo) => ['forward', 'reap'].includes(initDisposition(signo)));
+  blockSignals(handled);
+  return handled;
 }
 
 /**
- * Without /proc, the command's exit status still comes out; one line says,
- * once, what pause could not do (docs/init-mode.md, "Without /proc").
+ * Node's other threads leave all the handled signals open but SIGUSR1, which
+ * the executable's --disable-sigusr1 blocks in every thread (so that it never
+ * starts the inspector). A thread of pause's own (src/libc.ts
+ * startSignalThread) takes SIGUSR1, and the others with Node's threads; one
+ * sent before it exists waits, pending, for it. It is named `pause` too (a
+ * thread takes its maker's name; renaming it would take /proc, or the main
+ * thread's own name for a moment). Without it (a task limit), the main
+ * thread must take SIGUSR1 itself, and one line says what that risks.
  */
-function warnNoProc(): void {
+function takeSignalsOnOwnThread(handled: readonly number[]): void {
+  const error = startSignalThread(handled);
+  if (error === 0) return;
+  unblockSignals([SIGUSR1]);
+  log('warn', `cannot start a thread to take signals (${getSystemErrorMessage(-error)}): a flood of SIGUSR1 may delay the command's exit being seen`);
+}
+
+/**
+ * Without /proc of its own, the command's exit status still comes out; one
+ * line says, once, what pause could not do (docs/init-mode.md, "Without /proc").
+ */
+function warnNoProc(proc: ProcState): void {
   const windDown = process.pid === 1
     ? ''
     : ', and after the command exits only its process group is signalled (descendants that left it are not found)';
-  log('warn', `/proc is not mounted: descriptors above ${PROBE_LIMIT - 1} are not passed to the command, a flood of real-time signals may delay its exit being seen${windDown}`);
+  const why = proc === 'foreign' ? "/proc is another PID namespace's (mount the namespace's own)" : '/proc is not mounted';
+  log('warn', `${why}: descriptors above ${PROBE_LIMIT - 1} are not passed to the command${windDown}`);
 }

@@ -6,16 +6,27 @@
 // A library opened with a null path resolves symbols of the process itself,
 // i.e. the glibc the executable was linked against.
 import { internalBinding } from './internals.ts';
-import { ALL_SIGNALS } from './signals.ts';
+import { ALL_SIGNALS, SIGUSR1 } from './signals.ts';
 
 // --- Constants, each with where it comes from (glibc 2.36 headers, Linux UAPI).
 /** <sys/wait.h>: return at once if no child has changed state. */
 const WNOHANG = 1;
+/** <bits/waitflags.h>: waitid reports stopped children (and, without WEXITED, only those). */
+const WSTOPPED = 2;
+/** <bits/types/idtype_t.h> via <sys/wait.h>: waitid's id is a pid. */
+const P_PID = 1;
+/** <bits/types/siginfo_t.h>: 128 bytes; si_pid at 16 (after si_signo, si_errno, si_code and padding), x86-64 and arm64. */
+const SIGINFO_BYTES = 128;
+const SIGINFO_PID = 16;
+/** <bits/signum-generic.h> */
+const SIGCONT = 18;
 /** <asm-generic/errno-base.h> */
 export const EPERM = 1;
 export const ENOENT = 2;
 export const ESRCH = 3;
 const EINTR = 4;
+/** fork/clone: the task limit (RLIMIT_NPROC, a pids cgroup, threads-max) is reached. */
+const EAGAIN = 11;
 export const ENOEXEC = 8;
 const ECHILD = 10;
 export const EACCES = 13;
@@ -79,8 +90,23 @@ export interface Ffi {
   getInt32(address: bigint): number;
   getUint64(address: bigint): bigint;
   getRawPointer(buffer: Buffer): bigint;
+  /** A copy of `length` bytes of memory at `address`. */
+  toBuffer(address: bigint, length: number): Buffer;
 }
-const ffi = internalBinding<Ffi>('ffi') ?? (process.getBuiltinModule('node:ffi') as unknown as Ffi);
+/**
+ * The internal binding is used only if it still does what this module asks
+ * of it: its functions are there, and a library of the process, asked for
+ * getpid with the `{ arguments, return }` signature, gives this pid (~40 µs).
+ */
+function fitsFfi(binding: Ffi): boolean {
+  if (typeof binding.DynamicLibrary !== 'function') return false;
+  if ([binding.getInt32, binding.getUint64, binding.getRawPointer, binding.toBuffer].some((f: unknown) => typeof f !== 'function')) return false;
+  const library = new binding.DynamicLibrary(null);
+  if (typeof library.getSymbol !== 'function') return false;
+  const getpid = library.getFunction('getpid', { arguments: [], return: 'int32' });
+  return typeof getpid === 'function' && getpid() === process.pid;
+}
+const ffi = internalBinding<Ffi>('ffi', fitsFfi) ?? (process.getBuiltinModule('node:ffi') as unknown as Ffi);
 const libc = new ffi.DynamicLibrary(null);
 
 /**
@@ -98,7 +124,29 @@ function bind<F>(name: string, args: CType[], result: CType): F {
  */
 function lazy<A extends unknown[], R>(name: string, args: CType[], result: CType): (...a: A) => R {
   let resolved: ((...a: A) => R) | undefined;
-  return (...a) => (resolved ??= bind<(...a: A) => R>(name, args, result))(...a);
+  return (...a) => {
+    const value = (resolved ??= bind<(...a: A) => R>(name, args, result))(...a);
+    lazyErrno = readErrno();
+    return value;
+  };
+}
+
+/**
+ * As `lazy`, for what an older glibc lacks: null when the symbol is not there
+ * (resolving it throws `dlsym failed: … undefined symbol`).
+ */
+function optional<A extends unknown[], R>(name: string, args: CType[], result: CType): () => ((...a: A) => R) | null {
+  let resolved: ((...a: A) => R) | null | undefined;
+  return () => {
+    if (resolved === undefined) {
+      try {
+        resolved = bind<(...a: A) => R>(name, args, result);
+      } catch {
+        resolved = null;
+      }
+    }
+    return resolved;
+  };
 }
 
 // Called by both modes, or on init's forwarding path: resolved at once.
@@ -110,9 +158,17 @@ const c = {
 };
 const errnoAddress = bind<() => bigint>('__errno_location', [], 'pointer')();
 
-function errno(): number {
-  return ffi.getInt32(errnoAddress);
-}
+/**
+ * errno of the main thread, read right after a call that failed, in the same
+ * expression: through the binding's native getInt32 bound to errno's address,
+ * so that no JavaScript function is entered between the call and the read
+ * (entering one is where V8 runs its pending work, a garbage collection say,
+ * whose own system calls may set errno). Public node:ffi's getInt32 is itself
+ * JavaScript: the fallback reads errno one step later.
+ */
+const readErrno = ffi.getInt32.bind(ffi, errnoAddress) as () => number;
+/** errno as the last call made through `lazy` left it (read after every such call). */
+let lazyErrno = 0;
 
 /** 0 on success, else the errno of the failed call. */
 export type Errno = number;
@@ -128,9 +184,9 @@ const statusBuffer = Buffer.alloc(4);
 export function reapOne(): WaitResult {
   for (;;) {
     const pid = c.waitpid(-1, statusBuffer, WNOHANG);
+    const error = pid < 0 ? readErrno() : 0;
     if (pid > 0) return { kind: 'reaped', pid, status: statusBuffer.readInt32LE(0) };
     if (pid === 0) return { kind: 'none' };
-    const error = errno();
     if (error === EINTR) continue;
     if (error === ECHILD) return { kind: 'no-children' };
     throw new Error(`waitpid failed with errno ${error}`);
@@ -138,7 +194,7 @@ export function reapOne(): WaitResult {
 }
 
 export function kill(pid: number, signo: number): Errno {
-  return c.kill(pid, signo) === 0 ? 0 : errno();
+  return c.kill(pid, signo) === 0 ? 0 : readErrno();
 }
 
 // prctl is variadic; called with integer arguments only, the fixed-argument
@@ -146,11 +202,11 @@ export function kill(pid: number, signo: number): Errno {
 const prctl = lazy<[option: number, a2: bigint, a3: bigint, a4: bigint, a5: bigint], number>('prctl', ['int32', 'uint64', 'uint64', 'uint64', 'uint64'], 'int32');
 
 export function setChildSubreaper(): Errno {
-  return prctl(PR_SET_CHILD_SUBREAPER, 1n, 0n, 0n, 0n) === 0 ? 0 : errno();
+  return prctl(PR_SET_CHILD_SUBREAPER, 1n, 0n, 0n, 0n) === 0 ? 0 : lazyErrno;
 }
 
 export function setParentDeathSignal(signo: number): Errno {
-  return prctl(PR_SET_PDEATHSIG, BigInt(signo), 0n, 0n, 0n) === 0 ? 0 : errno();
+  return prctl(PR_SET_PDEATHSIG, BigInt(signo), 0n, 0n, 0n) === 0 ? 0 : lazyErrno;
 }
 
 let nameBytes = Buffer.alloc(0);
@@ -167,13 +223,13 @@ export function nameMainThread(name: string): Errno {
   // The address passes as an integer through the same binding as the other
   // prctl options; the module holds the bytes, so nothing can free them first.
   nameBytes = Buffer.from(`${name}\0`);
-  return prctl(PR_SET_NAME, ffi.getRawPointer(nameBytes), 0n, 0n, 0n) === 0 ? 0 : errno();
+  return prctl(PR_SET_NAME, ffi.getRawPointer(nameBytes), 0n, 0n, 0n) === 0 ? 0 : lazyErrno;
 }
 
 /** signal(signo, SIG_IGN). */
 export function ignoreSignal(signo: number): Errno {
   // SIG_ERR is ((__sighandler_t) -1).
-  return c.signal(signo, SIG_IGN) === 0xffff_ffff_ffff_ffffn ? errno() : 0;
+  return c.signal(signo, SIG_IGN) === 0xffff_ffff_ffff_ffffn ? readErrno() : 0;
 }
 
 /**
@@ -204,6 +260,65 @@ export function blockSignals(signals: readonly number[]): Errno {
 }
 
 /**
+ * <pthread.h> (glibc, x86-64 and arm64): pthread_mutex_t is 40 and 48 bytes,
+ * pthread_attr_t 56 and 64, pthread_t an unsigned long. Each gets 128 bytes of
+ * one buffer: allocated off V8's heap (a buffer of more than 64 bytes always
+ * is), so the addresses the new thread keeps never move.
+ */
+const THREAD_SLOT_BYTES = 128;
+const THREAD_MUTEX = 0;
+const THREAD_ATTR = THREAD_SLOT_BYTES;
+const THREAD_ID = 2 * THREAD_SLOT_BYTES;
+/** Held for the life of the process: the signal thread's mutex must outlive it. */
+const signalThreadMemory: Buffer[] = [];
+
+const pthreadMutexLock = lazy<[mutex: bigint], number>('pthread_mutex_lock', ['pointer'], 'int32');
+const pthreadAttrInit = lazy<[attr: bigint], number>('pthread_attr_init', ['pointer'], 'int32');
+// glibc ≥ 2.32.
+const pthreadAttrSetsigmask = optional<[attr: bigint, set: Buffer], number>('pthread_attr_setsigmask_np', ['pointer', 'pointer'], 'int32');
+const pthreadAttrDestroy = lazy<[attr: bigint], number>('pthread_attr_destroy', ['pointer'], 'int32');
+const pthreadCreate = lazy<[thread: bigint, attr: bigint, start: bigint, arg: bigint], number>('pthread_create', ['pointer', 'pointer', 'pointer', 'pointer'], 'int32');
+
+/**
+ * Starts a thread of pause's own that runs no code of pause's and holds no
+ * lock, and whose mask leaves open `signals` only: the kernel can always hand
+ * them to a thread other than the main one, which may then block them all.
+ * Its start routine is libc's own pthread_mutex_lock, on a mutex the main
+ * thread has locked and never unlocks: it waits in the kernel for good, wakes
+ * only to run the signal handlers (libuv's, installed with SA_RESTART, after
+ * which the wait goes on) and ends with the process. Returns 0 or the error
+ * number (EAGAIN under a task limit).
+ */
+export function startSignalThread(signals: readonly number[]): Errno {
+  const memory = Buffer.alloc(3 * THREAD_SLOT_BYTES);
+  const base = ffi.getRawPointer(memory);
+  const [mutex, attr, thread] = [base + BigInt(THREAD_MUTEX), base + BigInt(THREAD_ATTR), base + BigInt(THREAD_ID)];
+  const open = new Set(signals);
+  // Zeroed, the mutex is PTHREAD_MUTEX_INITIALIZER: a default mutex.
+  let error = pthreadMutexLock(mutex) || pthreadAttrInit(attr);
+  if (error) return error;
+  // glibc's own 32 and 33 (thread cancellation, set*id) are left open, as in every thread.
+  const closed = ALL_SIGNALS.filter((signo) => !open.has(signo) && signo !== 32 && signo !== 33);
+  const start = libc.getSymbol('pthread_mutex_lock');
+  const setSigmask = pthreadAttrSetsigmask();
+  if (setSigmask) {
+    error = setSigmask(attr, sigset(closed)) || pthreadCreate(thread, attr, start, mutex);
+  } else {
+    // glibc < 2.32 has no pthread_attr_setsigmask_np: a new thread starts with
+    // its creator's mask. The main thread blocks every handled signal, and
+    // Node's threads take all of them but SIGUSR1; so the main thread opens
+    // SIGUSR1 alone for the call, and the new thread keeps it open. (For
+    // those microseconds the main thread can take a SIGUSR1 itself.)
+    changeThreadMask(SIG_UNBLOCK, [SIGUSR1]);
+    error = pthreadCreate(thread, attr, start, mutex);
+    changeThreadMask(SIG_BLOCK, [SIGUSR1]);
+  }
+  pthreadAttrDestroy(attr);
+  if (error === 0) signalThreadMemory.push(memory);
+  return error;
+}
+
+/**
  * _exit(2): ends every thread at once. Node's own exit first joins its
  * threads, and a thread that the kernel keeps handing queued real-time
  * signals (up to RLIMIT_SIGPENDING of them) may not get there for seconds.
@@ -227,9 +342,12 @@ const addClose = lazy<[actions: Buffer, fd: number], number>('posix_spawn_file_a
 const addDup2 = lazy<[actions: Buffer, fd: number, to: number], number>('posix_spawn_file_actions_adddup2', ['pointer', 'int32', 'int32'], 'int32');
 // glibc ≥ 2.35: the child makes its own process group the terminal's
 // foreground group before it execs, so it never runs in the background.
-const addTcsetpgrp = lazy<[actions: Buffer, fd: number], number>('posix_spawn_file_actions_addtcsetpgrp_np', ['pointer', 'int32'], 'int32');
+// Older: pause does it after the spawn (foregroundAfterSpawn).
+const addTcsetpgrp = optional<[actions: Buffer, fd: number], number>('posix_spawn_file_actions_addtcsetpgrp_np', ['pointer', 'int32'], 'int32');
 // glibc ≥ 2.34: close every descriptor from a number up, in the child.
-const addClosefrom = lazy<[actions: Buffer, from: number], number>('posix_spawn_file_actions_addclosefrom_np', ['pointer', 'int32'], 'int32');
+// Older: Node's own descriptors are closed one by one (all are close-on-exec anyway).
+const addClosefrom = optional<[actions: Buffer, from: number], number>('posix_spawn_file_actions_addclosefrom_np', ['pointer', 'int32'], 'int32');
+const waitid = lazy<[idtype: number, id: number, info: Buffer, options: number], number>('waitid', ['int32', 'int32', 'pointer', 'int32'], 'int32');
 
 export function isOpenDescriptor(fd: number): boolean {
   return fcntl(fd, F_GETFD, 0) !== -1;
@@ -243,7 +361,7 @@ export function ownsTerminalForeground(fd: number): boolean {
 
 /** Gives the terminal's foreground back to pause's own group. */
 export function reclaimTerminalForeground(fd: number): Errno {
-  return tcsetpgrp(fd, getpgrp()) === 0 ? 0 : errno();
+  return tcsetpgrp(fd, getpgrp()) === 0 ? 0 : lazyErrno;
 }
 
 export interface SpawnRequest {
@@ -255,6 +373,8 @@ export interface SpawnRequest {
   readonly closeFds: readonly number[];
   /** Every descriptor from this number up is closed in the child, whatever its flags. */
   readonly closeFrom: number;
+  /** Node's own descriptors from closeFrom up: closed one by one where glibc has no closefrom (< 2.34). */
+  readonly closeAbove: readonly number[];
   /** Make the child's group the foreground group of the terminal on this fd. */
   readonly foregroundFd: number | null;
 }
@@ -266,14 +386,16 @@ export type SpawnResult = { ok: true; pid: number } | { ok: false; errno: Errno;
  * an empty signal mask and every signal at its default disposition (Node
  * ignores SIGPIPE and SIGXFSZ, pause ignores SIGTTIN and SIGTTOU, and blocked
  * or ignored signals survive exec), and keeps exactly the descriptors asked for.
- * Its environment is the `environ` pause was started with, byte for byte.
+ * Its environment is the one the kernel gave pause (kernelEnvironment), byte for byte.
  */
 export function spawn(request: SpawnRequest): SpawnResult {
   const actions = Buffer.alloc(FILE_ACTIONS_BYTES);
   const error = actionsInit(actions);
   if (error) return spawnFailure(error, 'posix_spawn_file_actions_init');
   try {
-    return addFileActions(actions, request) ?? spawnWith(request.argv, actions, spawnAttributes());
+    const result = addFileActions(actions, request) ?? spawnWith(request.argv, actions, spawnAttributes());
+    if (result.ok && request.foregroundFd !== null && addTcsetpgrp() === null) foregroundAfterSpawn(request.foregroundFd, result.pid);
+    return result;
   } finally {
     actionsDestroy(actions);
   }
@@ -307,13 +429,34 @@ function addFileActions(actions: Buffer, request: SpawnRequest): SpawnResult | n
     const error = addClose(actions, fd);
     if (error) return spawnFailure(error, `closing descriptor ${fd}`);
   }
-  let error = addClosefrom(actions, request.closeFrom);
+  const closefrom = addClosefrom();
+  for (const fd of closefrom ? [] : request.closeAbove) {
+    const error = addClose(actions, fd);
+    if (error) return spawnFailure(error, `closing descriptor ${fd}`);
+  }
+  let error = closefrom ? closefrom(actions, request.closeFrom) : 0;
   if (error) return spawnFailure(error, 'posix_spawn_file_actions_addclosefrom_np');
-  if (request.foregroundFd !== null) {
-    error = addTcsetpgrp(actions, request.foregroundFd);
+  const tcsetpgrpAction = request.foregroundFd === null ? null : addTcsetpgrp();
+  if (tcsetpgrpAction && request.foregroundFd !== null) {
+    error = tcsetpgrpAction(actions, request.foregroundFd);
     if (error) return spawnFailure(error, 'posix_spawn_file_actions_addtcsetpgrp_np');
   }
   return null;
+}
+
+/**
+ * Without the file action (glibc < 2.35), the terminal's foreground goes to
+ * the child's group from here, once the child has exec'd. Until then the child
+ * is in the background: touching the terminal (a read, or tcsetattr as shells
+ * and editors do first thing) stops it with SIGTTIN or SIGTTOU. Once its group
+ * has the foreground it cannot be stopped so again; if it already was, the
+ * stop is still unreported (waitid without WEXITED reports stops only, and
+ * reaps nothing) and SIGCONT resumes it, as a shell's `fg` does.
+ */
+function foregroundAfterSpawn(fd: number, pid: number): void {
+  if (tcsetpgrp(fd, pid) !== 0) return; // the terminal stays pause's; the child may stop on it, as under a shell's `bg`
+  const info = Buffer.alloc(SIGINFO_BYTES);
+  if (waitid(P_PID, pid, info, WSTOPPED | WNOHANG) === 0 && info.readInt32LE(SIGINFO_PID) === pid) c.kill(-pid, SIGCONT);
 }
 
 /** posix_spawnp itself, argv[0] looked up in PATH. */
@@ -322,13 +465,120 @@ function spawnWith(args: readonly string[], actions: Buffer, attr: Buffer): Spaw
   const argv = Buffer.alloc((strings.length + 1) * POINTER_BYTES);
   strings.forEach((str, i) => argv.writeBigUInt64LE(ffi.getRawPointer(str), i * POINTER_BYTES));
   const pid = Buffer.alloc(4);
-  const error = spawnp(pid, strings[0] ?? null, actions, attr, argv, environ());
+  const { envp, path } = kernelEnvironment();
+  // posix_spawnp looks COMMAND up in the PATH of pause's own environment,
+  // which the entry stub emptied: put back, by address, the one execvp would
+  // have used (the first). Node reads no PATH.
+  if (path !== null && !pathRestored) pathRestored = putenv(path) === 0;
+  const error = spawnp(pid, strings[0] ?? null, actions, attr, argv, ffi.getRawPointer(envp));
   // `strings` must stay reachable until here: argv holds raw pointers into them.
   strings.length = 0;
-  return error ? spawnFailure(error, 'exec') : { ok: true, pid: pid.readInt32LE(0) };
+  return error ? spawnFailure(error, failedStep(error)) : { ok: true, pid: pid.readInt32LE(0) };
 }
 
-/** The value of glibc's `char **environ`. */
-function environ(): bigint {
-  return ffi.getUint64(libc.getSymbol('environ'));
+/**
+ * Which step of posix_spawnp failed, from its error alone (it returns the
+ * same number for both). glibc makes the child with clone(CLONE_VM |
+ * CLONE_VFORK) and returns clone's error; a child that was made passes the
+ * error of its file actions or of execve back through the memory they share.
+ * Only clone fails with EAGAIN here: execve does so only for a process whose
+ * real uid a set*uid call changed while over RLIMIT_NPROC (the kernel's
+ * PF_NPROC_EXCEEDED, cleared by pause's own exec, never set by posix_spawn
+ * without POSIX_SPAWN_RESETIDS), and no file action pause asks for can.
+ */
+function failedStep(error: Errno): string {
+  return error === EAGAIN ? 'fork' : 'exec';
+}
+
+// --- The environment as the kernel gave it.
+//
+// The executable's entry stub (scripts/entry-stub.ts) hides the environment
+// from Node: glibc's `environ` is empty. The strings are still where the
+// kernel put them. At exec it lays out, end to end at the top of the new
+// stack, the argv strings, the environment strings, then the file name it
+// ran; below them argc, the argv pointers and NULL, the envp pointers and
+// NULL, then the auxiliary vector. The dynamic loader's `__libc_stack_end`
+// points at argc. Nothing writes to the strings afterwards (libuv copies
+// argv; setenv and unsetenv change only pointer arrays), so they are the
+// environment byte for byte, with what Node would have deleted
+// (NODE_CHANNEL_FD, NODE_UNIQUE_ID), entries without `=` and bytes that are
+// not UTF-8. No /proc is needed, and it is the same as PID 1.
+
+/** <linux/auxvec.h>: the auxiliary vector's entry for the file name the program was exec'd as. */
+const AT_EXECFN = 31n;
+/** Auxiliary vector types are small numbers (<linux/auxvec.h>, <asm/auxvec.h>); no stack address is this low. */
+const AUXV_TYPE_LIMIT = 4096n;
+const getauxval = lazy<[type: bigint], bigint>('getauxval', ['uint64'], 'uint64');
+const strlen = lazy<[string: bigint], bigint>('strlen', ['pointer'], 'uint64');
+const putenv = lazy<[entry: bigint], number>('putenv', ['pointer'], 'int32');
+let pathRestored = false;
+
+export interface KernelEnvironment {
+  /** Each entry's bytes, in the kernel's order, without the NUL: NAME=VALUE or not. */
+  readonly entries: readonly Buffer[];
+  /** The command's envp: the addresses of those strings on the stack, then NULL. */
+  readonly envp: Buffer;
+  /** The address of the first entry that starts with `PATH=`, or null. */
+  readonly path: bigint | null;
+}
+
+let kernelEnv: KernelEnvironment | undefined;
+
+/** The environment pause was exec'd with, read from the initial stack (once). */
+export function kernelEnvironment(): KernelEnvironment {
+  return (kernelEnv ??= readKernelEnvironment());
+}
+
+const LAYOUT_ERROR = 'the initial stack is not laid out as Linux lays it out: the environment cannot be read from it';
+
+/** Where each NUL-terminated string of `area` starts; null if the last is not terminated. */
+function stringStarts(area: Buffer): number[] | null {
+  const starts: number[] = [];
+  for (let at = 0; at < area.length; ) {
+    const nul = area.indexOf(0, at);
+    if (nul === -1) return null;
+    starts.push(at);
+    at = nul + 1;
+  }
+  return starts;
+}
+
+/**
+ * Where the environment's strings end, and the addresses envp[1..] hold (to
+ * check the strings against). The stub stored NULL over envp[0]; the rest of
+ * the array is as the kernel wrote it, and the word after envp[0] is either
+ * the array's NULL (one entry), envp[1], or, with no environment at all, the
+ * auxiliary vector's first type. Without the stub (the sources under a plain
+ * node) envp[0] is intact and the kernel's AT_EXECFN marks the end, unless
+ * the loader was run as a program: it points AT_EXECFN at the program's name.
+ */
+function environmentEnd(envpAt: (j: number) => bigint, start: bigint): { end: bigint; pointers: bigint[] | null } {
+  if (envpAt(0) !== 0n) return { end: getauxval(AT_EXECFN), pointers: null };
+  const second = envpAt(1);
+  if (second !== 0n && second < AUXV_TYPE_LIMIT) return { end: start, pointers: [] };
+  const pointers = [start];
+  for (let j = 1; envpAt(j) !== 0n; j++) pointers.push(envpAt(j));
+  const last = pointers[pointers.length - 1]!;
+  return { end: last + strlen(last) + 1n, pointers };
+}
+
+function readKernelEnvironment(): KernelEnvironment {
+  const stack = ffi.getUint64(libc.getSymbol('__libc_stack_end'));
+  const argc = Number(ffi.getUint64(stack));
+  const word = (i: number): bigint => ffi.getUint64(stack + BigInt((1 + i) * POINTER_BYTES));
+  // argc, argv NULL-terminated, argv[0] the string glibc took the program's name from.
+  if (argc < 1 || word(argc) !== 0n || word(0) !== ffi.getUint64(libc.getSymbol('program_invocation_name'))) throw new Error(LAYOUT_ERROR);
+  const lastArg = word(argc - 1);
+  const start = lastArg + strlen(lastArg) + 1n;
+  const { end, pointers } = environmentEnd((j) => word(argc + 1 + j), start);
+  const area = end > start ? ffi.toBuffer(start, Number(end - start)) : Buffer.alloc(0);
+  const starts = end >= start ? stringStarts(area) : null;
+  if (!starts || (pointers && (pointers.length !== starts.length || pointers.some((p, j) => p !== start + BigInt(starts[j]!))))) {
+    throw new Error(LAYOUT_ERROR);
+  }
+  const entries = starts.map((at) => area.subarray(at, area.indexOf(0, at)));
+  const envp = Buffer.alloc((starts.length + 1) * POINTER_BYTES);
+  starts.forEach((at, i) => envp.writeBigUInt64LE(start + BigInt(at), i * POINTER_BYTES));
+  const pathIndex = entries.findIndex((entry) => entry.subarray(0, 5).toString('latin1') === 'PATH=');
+  return { entries, envp, path: pathIndex === -1 ? null : start + BigInt(starts[pathIndex]!) };
 }

@@ -57,10 +57,14 @@ export function writeStdout(text: string): void {
   writeAll(STDOUT, text);
 }
 
-/** One diagnostic line: `pause: message key=value…` in text, one JSON object in json. */
-export function log(level: Level, message: string, fields: Fields = {}): void {
+/**
+ * One diagnostic line: `pause: message key=value…` in text, one JSON object in
+ * json. `jsonFields` go into the JSON object only: what the text already says
+ * in its message.
+ */
+export function log(level: Level, message: string, fields: Fields = {}, jsonFields: Fields = {}): void {
   if (format === 'json') {
-    writeAll(STDERR, `${JSON.stringify({ time: new Date().toISOString(), level, msg: message, ...fields })}\n`);
+    writeAll(STDERR, `${JSON.stringify({ time: new Date().toISOString(), level, msg: message, ...jsonFields, ...fields })}\n`);
     return;
   }
   const extra = Object.entries(fields).map(([key, value]) => ` ${key}=${String(value)}`).join('');

@@ -1,6 +1,7 @@
 // Wire-up: argv and environment in, one mode out. Every failure ends as one
 // line on stderr and a documented exit code, never a stack trace.
-import { parseArgs, USAGE } from './cli.ts';
+import { environmentOf, parseArgs, USAGE, type Config } from './cli.ts';
+import type { Parsed } from './signals.ts';
 import { EXIT_INTERNAL, EXIT_USAGE } from './exit-codes.ts';
 import { writeStderr, writeStdout } from './log.ts';
 
@@ -23,11 +24,25 @@ function versionLine(withCommit: boolean): string {
 }
 
 function main(): void {
+  // Until init mode, which puts its own in place (src/internal-error.ts).
   process.on('uncaughtException', (error) => {
     writeStderr(`pause: internal error: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(EXIT_INTERNAL);
   });
-  const parsed = parseArgs(process.argv.slice(2), process.env);
+  const argv = process.argv.slice(2);
+  // Only init mode reads the environment, and Node never saw it (the entry
+  // stub, scripts/entry-stub.ts): it is read from where the kernel put it,
+  // by libc.ts, which only the modes load. Without it the parse tells the
+  // mode, and every error of the command line.
+  const parsed = parseArgs(argv, {});
+  if (parsed.ok && parsed.value.mode === 'init') {
+    void import('./libc.ts').then((libc) => run(parseArgs(argv, environmentOf(libc.kernelEnvironment().entries))));
+    return;
+  }
+  run(parsed);
+}
+
+function run(parsed: Parsed<Config>): void {
   if (!parsed.ok) {
     writeStderr(`pause: ${parsed.error}\n${USAGE}`);
     process.exit(EXIT_USAGE);

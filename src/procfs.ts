@@ -1,15 +1,26 @@
 // Process tree from /proc: who descends from whom.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { parseStat } from './proc-stat.ts';
 
 /**
- * The parent pid from the text of /proc/PID/stat. The second field is the
- * command name in parentheses and may itself contain spaces and ')', so the
- * fields are counted from the last ')'.
+ * What /proc is to this process: 'own' when it is the proc of pause's own PID
+ * namespace, 'absent' when none is mounted, 'foreign' when it belongs to
+ * another (`unshare --pid --fork` without --mount-proc, some CI runners and
+ * chroots). /proc/self is the one entry that names the reader in the
+ * numbering of the /proc being read: a parent namespace's /proc names the
+ * host's pid, not process.pid. Pids read from a foreign /proc mean other
+ * processes here, so it is used for nothing.
  */
-export function parentFromStat(stat: string): number | null {
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ppid = Number(fields[1]);
-  return Number.isInteger(ppid) ? ppid : null;
+export type ProcState = 'own' | 'absent' | 'foreign';
+
+export function procState(procRoot = '/proc'): ProcState {
+  let self: string;
+  try {
+    self = readlinkSync(`${procRoot}/self`);
+  } catch {
+    return 'absent';
+  }
+  return self === String(process.pid) ? 'own' : 'foreign';
 }
 
 /**
@@ -30,10 +41,11 @@ function mayHaveChildren(pid: number, procRoot: string): boolean {
 
 /**
  * Every live process below `root` in the tree (not `root` itself); null when
- * procRoot is no /proc that shows `root` (not mounted, an empty directory, or
- * another PID namespace's).
+ * procRoot is null (no /proc of pause's own, see procState) or no /proc that
+ * shows `root` (not mounted, an empty directory).
  */
-export function descendantsOf(root: number, procRoot = '/proc'): number[] | null {
+export function descendantsOf(root: number, procRoot: string | null = '/proc'): number[] | null {
+  if (procRoot === null) return null;
   if (!mayHaveChildren(root, procRoot)) return [];
   let entries: string[];
   try {
@@ -51,8 +63,8 @@ export function descendantsOf(root: number, procRoot = '/proc'): number[] | null
     } catch {
       continue; // exited while we looked
     }
-    const ppid = parentFromStat(stat);
-    if (ppid === null) continue;
+    const ppid = parseStat(stat)?.ppid;
+    if (ppid === undefined) continue;
     const siblings = children.get(ppid);
     if (siblings) siblings.push(Number(entry));
     else children.set(ppid, [Number(entry)]);
@@ -66,32 +78,4 @@ export function descendantsOf(root: number, procRoot = '/proc'): number[] | null
     }
   }
   return found;
-}
-
-/**
- * How many of this process's threads, other than the main one, leave every
- * one of `signals` unblocked (SigBlk of /proc/self/task/TID/status). null
- * when /proc is not there to say.
- */
-export function otherThreadsAccepting(signals: readonly number[], procRoot = '/proc'): number | null {
-  const wanted = signals.reduce((mask, signo) => mask | (1n << BigInt(signo - 1)), 0n);
-  let tids: string[];
-  try {
-    tids = readdirSync(`${procRoot}/self/task`);
-  } catch {
-    return null;
-  }
-  let count = 0;
-  for (const tid of tids) {
-    if (Number(tid) === process.pid) continue;
-    let status: string;
-    try {
-      status = readFileSync(`${procRoot}/self/task/${tid}/status`, 'latin1');
-    } catch {
-      continue; // the thread has ended
-    }
-    const blocked = /^SigBlk:\s*([0-9a-f]+)$/m.exec(status)?.[1];
-    if (blocked !== undefined && (BigInt(`0x${blocked}`) & wanted) === 0n) count++;
-  }
-  return count;
 }

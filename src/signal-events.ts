@@ -24,9 +24,15 @@ interface SignalWrapBinding {
 let signalWrap: SignalWrapBinding | null | undefined;
 const listening: SignalHandle[] = [];
 
+/** The binding has what onSignal uses: a constructor whose handles start and unref. */
+function fitsSignalWrap(binding: SignalWrapBinding): boolean {
+  const handle = (binding.Signal as { prototype?: Partial<SignalHandle> } | undefined)?.prototype;
+  return typeof binding.Signal === 'function' && typeof handle?.start === 'function' && typeof handle.unref === 'function';
+}
+
 /** True when real-time signals can be listened to. */
 export function canListenToRealtime(): boolean {
-  signalWrap ??= internalBinding<SignalWrapBinding>('signal_wrap');
+  signalWrap ??= internalBinding<SignalWrapBinding>('signal_wrap', fitsSignalWrap);
   return signalWrap !== null;
 }
 

@@ -20,7 +20,7 @@ export const SIGRTMAX = 64;
 
 export const {
   SIGHUP, SIGINT, SIGQUIT, SIGILL, SIGBUS, SIGFPE, SIGKILL, SIGUSR1, SIGSEGV, SIGTERM,
-  SIGCHLD, SIGCONT, SIGSTOP, SIGTTIN, SIGTTOU,
+  SIGCHLD, SIGCONT, SIGPIPE, SIGSTOP, SIGTTIN, SIGTTOU,
 } = SIGNAL_NUMBERS;
 
 // Aliases that `kill -l` and other tools accept.
@@ -86,9 +86,11 @@ export function parseSignal(text: string, allowZero = false): Parsed<number> {
  * - `default`: left alone. SIGKILL and SIGSTOP cannot be caught. SIGSEGV, SIGBUS,
  *   SIGFPE and SIGILL are the processor's fault reports: a handler that returns
  *   makes the faulting instruction run again, so a real fault would spin forever
- *   instead of ending the process. Sent with kill(2) they are ignored as PID 1
- *   (the kernel drops signals a namespace's init has no handler for) and end
- *   pause otherwise. glibc's 32 and 33 are not ours to handle.
+ *   instead of ending the process. (Node itself catches SIGSEGV, for
+ *   WebAssembly's traps; finding none, its handler restores the default and
+ *   raises it again.) Sent with kill(2) they are dropped as PID 1 (the kernel
+ *   drops signals a namespace's init has no handler for) and end pause
+ *   otherwise: test/fault-signals.test.ts. glibc's 32 and 33 are not ours.
  */
 export type InitDisposition = 'forward' | 'reap' | 'ignore' | 'default';
 

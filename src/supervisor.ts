@@ -4,11 +4,12 @@
 // when; this module does it, with libc.
 import { getSystemErrorMessage } from 'node:util';
 import type { InitOptions } from './cli.ts';
-import { GRACE_OVER, next, NO_CHILDREN, route, RUNNING, type Action, type Event, type Phase } from './init-phases.ts';
+import { exitStatus, graceLeft, GRACE_OVER, next, NO_CHILDREN, route, RUNNING, type Action, type Event, type Phase } from './init-phases.ts';
+import { stopAfterInternalError } from './internal-error.ts';
 import { exitNow, kill, reapOne, reclaimTerminalForeground, ESRCH } from './libc.ts';
 import { log, verbose, type Fields } from './log.ts';
 import { descendantsOf } from './procfs.ts';
-import { signalName, SIGKILL } from './signals.ts';
+import { signalName, SIGKILL, SIGTERM } from './signals.ts';
 import { decodeWaitStatus, type ChildEnd } from './wait-status.ts';
 
 /** While winding down after SIGKILL, look again this often for processes forked since. */
@@ -22,9 +23,14 @@ export class Supervisor {
   private terminal: number | null = null;
   private readonly isPid1 = process.pid === 1;
   private readonly options: InitOptions;
+  /** /proc if it is pause's own PID namespace's, else null (src/procfs.ts, procState). */
+  private readonly procRoot: string | null;
+  /** When pause got its first SIGTERM (performance.now()), if it did. */
+  private stopAskedAt: number | undefined;
 
-  constructor(options: InitOptions) {
+  constructor(options: InitOptions, procRoot: string | null) {
     this.options = options;
+    this.procRoot = procRoot;
   }
 
   /** The command runs as `pid`; `terminal`: the descriptor of the terminal it was given, or null. */
@@ -33,19 +39,23 @@ export class Supervisor {
     this.terminal = terminal;
   }
 
-  /** Listener for each signal that pause forwards. */
-  readonly forward = (signo: number): void => {
+  /** Listener for each signal that pause forwards: forwards it, then reaps (below). */
+  readonly forwardThenReap = (signo: number): void => {
     this.send(signo);
+    if (signo === SIGTERM) this.stopAskedAt ??= performance.now();
     // libuv passes signals to JavaScript through a pipe and drops them when
     // the pipe is full, SIGCHLD included; reaping on every signal means a
     // child exit is never lost in a storm of other signals. After the kill,
     // not before: it stays off the forwarding latency, and the child's pid
     // cannot have been reused (it is ours until reaped).
-    this.reap();
+    this.reapAndMaybeExit();
   };
 
-  /** Listener for SIGCHLD: collects every child that has exited. */
-  readonly reap = (): void => {
+  /**
+   * Listener for SIGCHLD: collects every child that has exited. Each exit may
+   * move the phase on, and the last one ends pause (_exit, via advance).
+   */
+  readonly reapAndMaybeExit = (): void => {
     for (;;) {
       const result = reapOne();
       if (result.kind === 'none') return;
@@ -55,9 +65,20 @@ export class Supervisor {
       }
       const end = decodeWaitStatus(result.status);
       if (result.pid === this.child && this.phase.name === 'running') this.commandExited(end);
-      else if (this.options.warnOnReap) log('warn', `reaped pid ${result.pid}`, describe(end));
+      // tini's words, which log scrapers written for tini look for; JSON carries the pid as a field too.
+      else if (this.options.warnOnReap) log('warn', `Reaped zombie process with pid=${result.pid}`, describe(end), { pid: result.pid });
     }
   };
+
+  /** Listener for an exception nothing caught: src/internal-error.ts. */
+  readonly failed = (error: unknown): never => stopAfterInternalError(error, {
+    child: this.child,
+    end: this.phase.name === 'running' ? null : this.phase.end,
+    // As after the command's exit: an engine's stop clock may be running.
+    gracePeriodMs: graceLeft(this.options.gracePeriodMs, this.sinceStopMs()),
+    isPid1: this.isPid1,
+    exitCode: (end) => exitStatus(end, this.options.remapExit).code,
+  });
 
   private send(signo: number): void {
     const where = route(this.phase, signo, this.options.rewrite);
@@ -77,7 +98,16 @@ export class Supervisor {
     const to = processGroup ? `process group ${this.child}` : `pid ${this.child}`;
     const target = signalName(where.signo);
     if (error === 0) verbose(`forwarded ${target} to ${to}`, where.signo === signo ? {} : { received: signalName(signo) });
-    else if (error !== ESRCH) log('warn', `cannot forward ${target} to ${to}: ${getSystemErrorMessage(-error)}`);
+    // ESRCH: the child is ours until reaped, so only its group can be empty
+    // (-g, once the child has moved to another group). The signal reached
+    // no one: said, as tini does.
+    else if (error === ESRCH) log('warn', `${target} not forwarded: no process is left in ${to}`);
+    else log('warn', `cannot forward ${target} to ${to}: ${getSystemErrorMessage(-error)}`);
+  }
+
+  /** How long ago pause got its first SIGTERM; undefined if it did not. */
+  private sinceStopMs(): number | undefined {
+    return this.stopAskedAt === undefined ? undefined : performance.now() - this.stopAskedAt;
   }
 
   private commandExited(end: ChildEnd): void {
@@ -85,7 +115,7 @@ export class Supervisor {
     // We gave the terminal to the child's group; take it back, so that
     // whatever pause or its parent does next is not in the background.
     if (this.terminal !== null) reclaimTerminalForeground(this.terminal);
-    this.advance({ kind: 'command-exited', end });
+    this.advance({ kind: 'command-exited', end, sinceStopMs: this.sinceStopMs() });
   }
 
   /** Moves to the phase after `event` and carries out what it takes. */
@@ -104,7 +134,7 @@ export class Supervisor {
         setTimeout(() => this.advance(GRACE_OVER), action.ms).unref();
         return;
       case 'start-kill-sweep':
-        setInterval(() => { this.signalTheRest(SWEEP_SIGNALS); this.reap(); }, KILL_SWEEP_MS).unref();
+        setInterval(() => { this.signalTheRest(SWEEP_SIGNALS); this.reapAndMaybeExit(); }, KILL_SWEEP_MS).unref();
         return;
       case 'exit':
         this.finish(action.code, action.status);
@@ -116,11 +146,12 @@ export class Supervisor {
    * the namespace (kill(-1) spares only the caller); otherwise only our own
    * descendants, found in /proc, since kill(-1) would reach every process of
    * the host that we may signal. No /proc is needed for either exit path.
+   * Never a /proc of another PID namespace: its pids name other processes here.
    */
   private signalTheRest(signals: readonly number[]): void {
     // Without /proc (init.ts has said so once), the command's process group
     // is what can be found: it outlives its leader while any member lives.
-    const targets = this.isPid1 ? [-1] : descendantsOf(process.pid) ?? [-this.child];
+    const targets = this.isPid1 ? [-1] : descendantsOf(process.pid, this.procRoot) ?? [-this.child];
     if (targets.length === 0) return;
     verbose(`sending ${signals.map(signalName).join(' and ')} to the processes that are left`, { count: this.isPid1 ? 'all' : targets.length });
     for (const pid of targets) for (const signo of signals) kill(pid, signo);

@@ -1,6 +1,6 @@
 // parseArgs: argv + environment → configuration. Pure, so tested directly.
 import { describe, expect, it } from 'vitest';
-import { parseArgs, type Config, type Environment, type InitOptions } from '../src/cli.ts';
+import { environmentOf, parseArgs, USAGE, type Config, type Environment, type InitOptions } from '../src/cli.ts';
 import { SIGHUP, SIGINT, SIGTERM, SIGUSR1 } from '../src/signals.ts';
 
 /** The init options for argv, failing the test if the parse is not an init config. */
@@ -24,6 +24,18 @@ function mode(argv: readonly string[]): Config['mode'] {
   return parsed.value.mode;
 }
 
+describe('the usage text', () => {
+  // Every short option the parser takes, found by trying each letter, with a value where one is wanted.
+  const accepted = [...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'].filter((letter) => {
+    const parsed = parseArgs([`-${letter}`, '1', '--', 'true'], {});
+    return parsed.ok || !parsed.error.startsWith(`unknown option '-${letter}'`);
+  });
+  it('names every short option the parser takes', () => {
+    expect(accepted.length).toBeGreaterThan(8);
+    expect(accepted.filter((letter) => !new RegExp(`^\\s+(?:-\\w, )?-${letter}\\b`, 'm').test(USAGE))).toEqual([]);
+  });
+});
+
 describe('modes', () => {
   it('no arguments is pause mode', () => expect(mode([])).toBe('pause'));
   it.each([['-v'], ['-V'], ['--version']])('%s prints the version', (arg) => expect(mode([arg])).toBe('version'));
@@ -41,7 +53,7 @@ describe('modes', () => {
   it('a command is init mode with defaults', () => {
     expect(init(['sleep', '1'])).toEqual({
       command: ['sleep', '1'], processGroup: false, subreaper: false, parentDeathSignal: null,
-      remapExit: new Set(), rewrite: new Map(), gracePeriodMs: 10_000, // the documented default: 10 s
+      remapExit: new Set(), rewrite: new Map(), gracePeriodMs: 5_000, // the documented default: 5 s
       warnOnReap: false, logFormat: 'text', verbose: false,
     });
   });
@@ -237,5 +249,27 @@ describe('tini compatibility', () => {
   it('the command line wins over both', () => {
     expect(init(['-v', 'x'], { PAUSE_VERBOSE: '0', TINI_VERBOSITY: '0' }).verbose).toBe(true);
     expect(init(['--verbose', 'x'], { PAUSE_VERBOSE: '0' }).verbose).toBe(true);
+  });
+});
+
+describe('environmentOf: the kernel\'s entries as getenv reads them', () => {
+  const entries = (...texts: (string | Buffer)[]) => texts.map((t) => (typeof t === 'string' ? Buffer.from(t) : t));
+
+  it('takes NAME=VALUE, splitting at the first =', () => {
+    expect(environmentOf(entries('PAUSE_REWRITE=15:2', 'A=b=c'))).toEqual({ PAUSE_REWRITE: '15:2', A: 'b=c' });
+  });
+
+  it('keeps the first of a name given twice, as getenv(3) does', () => {
+    expect(environmentOf(entries('PAUSE_VERBOSE=1', 'PAUSE_VERBOSE=0')).PAUSE_VERBOSE).toBe('1');
+  });
+
+  it('skips entries that name nothing: no =, an empty name, an empty string', () => {
+    expect(Object.keys(environmentOf(entries('PAUSE_VERBOSE', '=1', '')))).toEqual([]);
+  });
+
+  it('decodes values as UTF-8, as Node decodes process.env, and takes __proto__ as a name like any other', () => {
+    const env = environmentOf(entries(Buffer.from([0x58, 0x3d, 0xff]), '__proto__=x', 'TZ=Europe/Zürich'));
+    expect(env).toMatchObject({ X: '\ufffd', TZ: 'Europe/Zürich' });
+    expect(env.__proto__).toBe('x');
   });
 });

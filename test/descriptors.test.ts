@@ -22,32 +22,32 @@ const NODE_FROM = (n: number): string => {
 
 describe('classify', () => {
   it('stdio and nothing else inherited: every descriptor from 3 up is Node\'s', () => {
-    const { inherited, own } = classify(table(`0:other 1:pipe:o 2:pipe:o ${NODE_FROM(3)}`));
+    const { inherited, nodes } = classify(table(`0:other 1:pipe:o 2:pipe:o ${NODE_FROM(3)}`));
     expect(inherited).toEqual([0, 1, 2]);
-    expect(own).toEqual(Array.from({ length: 12 }, (_, i) => 3 + i));
+    expect(nodes).toEqual(Array.from({ length: 12 }, (_, i) => 3 + i));
   });
 
   it('descriptors below Node\'s first are inherited whatever their kind: both ends of a pipe, an eventfd', () => {
-    const { inherited, own } = classify(table(`0:other 1:other 2:other 3:pipe:j 4:pipe:j 5:anonymous 6:other ${NODE_FROM(7)}`));
+    const { inherited, nodes } = classify(table(`0:other 1:other 2:other 3:pipe:j 4:pipe:j 5:anonymous 6:other ${NODE_FROM(7)}`));
     expect(inherited).toEqual([0, 1, 2, 3, 4, 5, 6]);
-    expect(own[0]).toBe(7);
+    expect(nodes[0]).toBe(7);
   });
 
   it('above Node\'s first, in the gaps it did not fill: files, sockets and single pipe ends are inherited', () => {
     // Inherited: 3 (a file), 9 (one end of a pipe), 20 (a socket, "other"), 40 (a file).
     const words = `0:other 1:other 2:other 3:other 4:epoll 5:anonymous 6:pipe:L 7:pipe:L 8:anonymous 9:pipe:p 10:anonymous 20:other 40:other`;
-    const { inherited, own } = classify(table(words));
+    const { inherited, nodes } = classify(table(words));
     expect(inherited).toEqual([0, 1, 2, 3, 9, 20, 40]);
-    expect(own).toEqual([4, 5, 6, 7, 8, 10]);
+    expect(nodes).toEqual([4, 5, 6, 7, 8, 10]);
   });
 
   it('the order of the table does not matter', () => {
     const words = `9:pipe:p 4:epoll 0:other 6:pipe:L 7:pipe:L 3:other`;
-    expect(classify(table(words))).toEqual({ inherited: [0, 3, 9], own: [4, 6, 7] });
+    expect(classify(table(words))).toEqual({ inherited: [0, 3, 9], nodes: [4, 6, 7] });
   });
 
   it('without /proc an epoll is only "anonymous": the lowest anonymous inode is then taken for Node\'s first', () => {
-    expect(classify(table(`0:other 3:other 4:anonymous 5:pipe:L 6:pipe:L 7:anonymous 8:other`))).toEqual({ inherited: [0, 3, 8], own: [4, 5, 6, 7] });
+    expect(classify(table(`0:other 3:other 4:anonymous 5:pipe:L 6:pipe:L 7:anonymous 8:other`))).toEqual({ inherited: [0, 3, 8], nodes: [4, 5, 6, 7] });
   });
 });
 

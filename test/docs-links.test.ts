@@ -1,8 +1,12 @@
 // Every relative link in the project's Markdown lands: its file exists, and
 // its anchor is a heading of the target as GitHub numbers them. Pure: reads
 // files, runs nothing, needs no build.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { anchorsOf, headingText, linksOf, markdownFilesIn, problemsOf, repositoryFiles, slug, type Files } from './helpers/markdown.ts';
+import {
+  anchorsOf, codePathsOf, headingText, linksOf, markdownFilesIn, missingCodePathsOf, problemsOf, repositoryFiles, slug, type Files,
+} from './helpers/markdown.ts';
 import { ROOT } from './helpers/paths.ts';
 
 describe('slug', () => {
@@ -100,6 +104,23 @@ describe('problemsOf', () => {
   });
 });
 
+describe('codePathsOf', () => {
+  it('takes code spans that name the repository\'s paths, with their lines, and nothing in fenced code', () => {
+    const markdown = 'Read `src/init.ts` and `src/libc.ts:42`, `Dockerfile`,\n`npm test`, `/etc/x.conf`, `dist/pause`.\n\n```\n`src/fenced.ts`\n```\nand ``test/a b.ts`` `test/image/`';
+    expect(codePathsOf(markdown)).toEqual([
+      { path: 'src/init.ts', line: 1 }, { path: 'src/libc.ts', line: 1 }, { path: 'Dockerfile', line: 1 },
+      { path: 'test/image/', line: 7 },
+    ]);
+  });
+  it('reports a path that exists neither from the root nor beside the file', () => {
+    const files = filesOf({ 'docs/a.md': '`src/x.ts` `src/gone.ts` `docs/a.md` `scripts/`\n`test/old.test.ts`', 'src/x.ts': '', 'scripts/b.ts': '' });
+    expect(missingCodePathsOf('docs/a.md', files)).toEqual([
+      'docs/a.md:1: `src/gone.ts` does not exist',
+      'docs/a.md:2: `test/old.test.ts` does not exist',
+    ]);
+  });
+});
+
 describe('the repository\'s Markdown', () => {
   const markdown = markdownFilesIn(ROOT);
   it('includes the README, the docs and the bench results, and nothing from node_modules', () => {
@@ -108,5 +129,25 @@ describe('the repository\'s Markdown', () => {
   });
   it.each(markdown)('%s: every relative link resolves', (file) => {
     expect(problemsOf(file, repositoryFiles(ROOT))).toEqual([]);
+  });
+  it.each(markdown.filter((file) => file === 'README.md' || file.startsWith('docs/')))('%s: every file named in a code span exists', (file) => {
+    expect(missingCodePathsOf(file, repositoryFiles(ROOT))).toEqual([]);
+  });
+});
+
+describe('docs/design.md, "Layout"', () => {
+  it('names every module of src/', () => {
+    const design = readFileSync(join(ROOT, 'docs/design.md'), 'utf8');
+    const layout = design.slice(design.indexOf('\n## Layout'), design.indexOf('\n## ', design.indexOf('\n## Layout') + 1));
+    const modules = readdirSync(join(ROOT, 'src')).filter((file) => file.endsWith('.ts')).map((file) => `src/${file}`);
+    expect(modules.length).toBeGreaterThan(10);
+    expect(modules.filter((module) => !layout.includes(`\`${module}\``))).toEqual([]);
+  });
+});
+
+describe('README.md', () => {
+  // The front door: one paragraph and a link per topic; depth lives in docs/.
+  it('stays within 250 lines', () => {
+    expect(readFileSync(join(ROOT, 'README.md'), 'utf8').trimEnd().split('\n').length).toBeLessThanOrEqual(250);
   });
 });

@@ -9,7 +9,7 @@ import type { ChildEnd } from '../src/wait-status.ts';
 const EXIT_3: ChildEnd = { kind: 'exited', code: 3 };
 const BY_SIGTERM: ChildEnd = { kind: 'signaled', signo: SIGTERM, coreDumped: false };
 const policy = (over: Partial<Policy> = {}): Policy => ({ gracePeriodMs: 10_000, remapExit: new Set(), ...over });
-const exited = (end: ChildEnd): Event => ({ kind: 'command-exited', end });
+const exited = (end: ChildEnd, sinceStopMs?: number): Event => ({ kind: 'command-exited', end, sinceStopMs });
 const terminating = (end: ChildEnd): Phase => ({ name: 'terminating', end });
 const killing = (end: ChildEnd): Phase => ({ name: 'killing', end });
 const TERMINATE_THE_REST = { kind: 'signal-the-rest', signals: [SIGTERM, SIGCONT] } as const;
@@ -26,6 +26,18 @@ describe('the command exits', () => {
   it('while running with --grace-period 0: straight to SIGKILL, no grace timer', () => {
     expect(next(RUNNING, exited(BY_SIGTERM), policy({ gracePeriodMs: 0 }))).toEqual({
       phase: killing(BY_SIGTERM), actions: KILL_THE_REST,
+    });
+  });
+
+  // docker stop and podman stop SIGKILL pause 10 s after their SIGTERM: the grace period counts from that SIGTERM.
+  it('after pause itself got SIGTERM: the grace period counts from that SIGTERM', () => {
+    expect(next(RUNNING, exited(EXIT_3, 1500), policy({ gracePeriodMs: 5000 })).actions)
+      .toEqual([TERMINATE_THE_REST, { kind: 'start-grace-timer', ms: 3500 }]);
+  });
+
+  it('after pause itself got SIGTERM longer ago than the grace period: straight to SIGKILL', () => {
+    expect(next(RUNNING, exited(EXIT_3, 7000), policy({ gracePeriodMs: 5000 }))).toEqual({
+      phase: killing(EXIT_3), actions: KILL_THE_REST,
     });
   });
 

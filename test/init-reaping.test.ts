@@ -58,13 +58,13 @@ describe('as PID 1', () => {
     expect(code).toBe(0);
     expect(ms).toBeGreaterThanOrEqual(1000);
     const leftover = pidIn(pause.stdout(), 'leftover');
-    expect(pause.stderr()).toContain(`pause: reaped pid ${leftover} signal=SIGKILL\n`);
+    expect(pause.stderr()).toContain(`pause: Reaped zombie process with pid=${leftover} signal=SIGKILL\n`);
   });
 
   test('the exit status is the child\'s, not that of what is killed after it', async () => {
     const pause = await startAsPid1(PAUSE, ['-w', '--', 'sh', '-c', 'sleep 100 & echo "leftover $!"; exit 5']);
     expect((await pause.exited).code).toBe(5);
-    expect(pause.stderr()).toContain(`pause: reaped pid ${pidIn(pause.stdout(), 'leftover')} signal=SIGTERM\n`);
+    expect(pause.stderr()).toContain(`pause: Reaped zombie process with pid=${pidIn(pause.stdout(), 'leftover')} signal=SIGTERM\n`);
   });
 
   test('with --grace-period 0 pause exits at once', async () => {
@@ -72,7 +72,7 @@ describe('as PID 1', () => {
     const { code, ms } = await windDown(pause);
     expect(code).toBe(0);
     expect(ms).toBeLessThan(500);
-    expect(pause.stderr()).toContain(`pause: reaped pid ${pidIn(pause.stdout(), 'leftover')} signal=SIGKILL\n`);
+    expect(pause.stderr()).toContain(`pause: Reaped zombie process with pid=${pidIn(pause.stdout(), 'leftover')} signal=SIGKILL\n`);
   });
 });
 
@@ -85,6 +85,20 @@ describe('not PID 1: as child subreaper', () => {
     process.kill(orphan, 'SIGKILL');
     // Gone from /proc: not a zombie, reaped.
     await waitFor('the orphan to be reaped', () => statusField(orphan, 'State') === undefined);
+  });
+
+  // As an engine's stop: its SIGKILL comes a set time after its SIGTERM to pause.
+  test('after pause itself got SIGTERM, the grace period counts from it: once over, the rest get SIGKILL at once', async () => {
+    const script = 'trap "" TERM; trap "exit 3" USR1; sleep 1000 & echo ready; while :; do sleep 0.05; done';
+    const pause = start(PAUSE, ['--verbose', '--grace-period', '1', '--', 'sh', '-c', script]);
+    await waitFor('the command', () => pause.stdout().includes('ready'));
+    process.kill(pause.pid, 'SIGTERM');
+    // The grace period running from the SIGTERM is what is tested: let it pass.
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    process.kill(pause.pid, 'SIGUSR1');
+    expect((await pause.exited).code).toBe(3);
+    expect(pause.stderr()).toContain('pause: sending SIGKILL to the processes that are left');
+    expect(pause.stderr()).not.toContain('SIGTERM and SIGCONT');
   });
 
   test('clean-up kills a descendant that ignores SIGTERM and spares a process outside pause\'s tree', async () => {
@@ -106,8 +120,8 @@ describe('log', () => {
     const pause = start(PAUSE, ['-w', '--', 'sh', '-c', script]);
     const exits = await waitFor('the first orphan', () => pidIn(pause.stdout(), 'exits'));
     const killed = await waitFor('the second orphan', () => pidIn(pause.stdout(), 'killed'));
-    await waitFor('pause to log both', () => pause.stderr().includes(`pause: reaped pid ${exits} exit=3\n`)
-      && pause.stderr().includes(`pause: reaped pid ${killed} signal=SIGKILL\n`));
+    await waitFor('pause to log both', () => pause.stderr().includes(`pause: Reaped zombie process with pid=${exits} exit=3\n`)
+      && pause.stderr().includes(`pause: Reaped zombie process with pid=${killed} signal=SIGKILL\n`));
   });
 
   test('--verbose logs the spawn, each forwarded signal and the exit', async () => {
@@ -119,6 +133,7 @@ describe('log', () => {
     expect(pause.stderr()).toBe([
       // Not PID 1 here: pause registers as subreaper by itself (-s only makes failing fatal).
       'pause: registered as child subreaper required=false',
+      "pause: Node's internal bindings ffi=internal signal_wrap=internal",
       `pause: started sleep pid=${child} pgid=${child} foreground=false`,
       `pause: forwarded SIGTERM to pid ${child}`,
       `pause: command exited pid=${child} signal=SIGTERM`,
@@ -131,12 +146,15 @@ describe('log', () => {
     const script = `(sh -c 'exit 3' &); trap 'exit 7' USR2; echo ready; while :; do sleep 0.01; done`;
     const pause = start(PAUSE, ['--verbose', '-w', '--log-format', 'json', '--', 'sh', '-c', script]);
     await waitFor('the child', () => pause.stdout().includes('ready'));
-    await waitFor('the orphan to be reaped', () => pause.stderr().includes('reaped pid'));
+    await waitFor('the orphan to be reaped', () => pause.stderr().includes('Reaped zombie process'));
     process.kill(pause.pid, 'SIGUSR2');
     expect((await pause.exited).code).toBe(7);
     const lines = pause.stderr().split('\n').filter(Boolean);
     expect(lines.length).toBeGreaterThanOrEqual(5);
     for (const line of lines) expect(JSON.parse(line)).toMatchObject({ level: expect.any(String), msg: expect.any(String) });
+    // -w's line: tini's words in msg, and the pid as a field as well.
+    const reaped = lines.map((line) => JSON.parse(line) as Record<string, unknown>).find((line) => String(line.msg).startsWith('Reaped'));
+    expect(reaped).toMatchObject({ level: 'warn', msg: `Reaped zombie process with pid=${String(reaped?.pid)}`, pid: expect.any(Number), exit: 3 });
   });
 
   test('--log-format json: an exec failure is a JSON line too', async () => {

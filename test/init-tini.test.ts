@@ -59,3 +59,21 @@ test.each([
   expect(result.stderr.includes('registered as child subreaper')).toBe(registered);
 });
 
+
+// tini's own suite (test/run_inner_tests.py, "reaping display test") runs
+// `tini -w` over a script that leaves a zombie and looks for these words in
+// stderr, with -s, with TINI_SUBREAPER and under a subreaper, and for their
+// absence without -w. Log scrapers written for tini do the same.
+test.each([
+  ['-w', ['-w'], {}, true],
+  ['-s -w', ['-s', '-w'], {}, true],
+  ['-w with TINI_SUBREAPER', ['-w'], { TINI_SUBREAPER: '' }, true],
+  ['without -w', [], {}, false],
+] as const)('tini\'s reaping display test, %s', async (_, flags, vars, shown) => {
+  // $(…) returns once the orphan has closed its stdout: it has said its pid and is exiting, not to be SIGTERMed first.
+  const result = await run(PAUSE, [...flags, '--', 'sh', '-c', 'o=$( (sh -c \'echo $$\' &) ); echo "zombie $o"; exit 0'], { env: env(vars) });
+  expect(result.code).toBe(0);
+  const zombie = /^zombie (\d+)$/m.exec(result.stdout)?.[1];
+  expect(zombie).toBeDefined();
+  expect(result.stderr.includes(`Reaped zombie process with pid=${zombie}`)).toBe(shown);
+});

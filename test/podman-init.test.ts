@@ -11,7 +11,7 @@ import { ensureContainersConf, importGlibcBusyboxImage, podman, podmanQuiet, wit
 import { childrenOf, onCleanup, readProc, run, waitFor } from './helpers/process.ts';
 import { missingCommands } from './helpers/requires.ts';
 
-const skip = missingCommands(['podman', 'runc', 'ldd', 'tar', 'busybox']);
+const skip = missingCommands(['podman', 'runc', 'readelf', 'tar', 'busybox']);
 
 const IMAGE = `localhost/pause-test-glibc-busybox:${process.pid}`;
 const INIT = ['--init', '--init-path', PAUSE];
@@ -62,6 +62,15 @@ describe.skipIf(skip)('podman run --init --init-path dist/pause', () => {
     expect(result.code).toBe(0);
   });
 
+  // The image's ENV is pause's too: Node starts without it (scripts/entry-stub.ts)
+  // and the command gets it, with what Node would have consumed.
+  it("the container's environment, Node's variables included, reaches the command and never Node", async () => {
+    const variables = ['NODE_CHANNEL_FD=abc', 'NODE_REPL_EXTERNAL_MODULE=/x.js', 'NODE_UNIQUE_ID=1', 'OPENSSL_CONF=/etc/passwd', 'NODE_DEBUG=*'];
+    const result = await run('podman', ['run', '--rm', ...variables.flatMap((v) => ['--env', v]), ...INIT, IMAGE,
+      'sh', '-c', 'echo "$NODE_CHANNEL_FD $NODE_REPL_EXTERNAL_MODULE $NODE_UNIQUE_ID $OPENSSL_CONF $NODE_DEBUG"; exit 3']);
+    expect(result).toMatchObject({ code: 3, stdout: 'abc /x.js 1 /etc/passwd *\n', stderr: '' });
+  });
+
   it('`--preserve-fds 2` hands descriptors 3 and 4 through pause to the command', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pause-preserve-fds-'));
     onCleanup(() => rmSync(dir, { recursive: true, force: true }));
@@ -99,6 +108,16 @@ describe.skipIf(skip)('podman run --init --init-path dist/pause', () => {
     podman([...action, name]);
     expect(podman(['wait', name]).trim()).toBe(String(code));
     expect(podman(['logs', name])).toContain(`got-${signal}`);
+  });
+
+  // podman stop SIGKILLs pause 10 s after its SIGTERM; pause's grace period
+  // for the leftover counts from that SIGTERM (5 s by default), so pause is
+  // done first and the command's 42 is what podman reports, not 137.
+  it('`podman stop` (10 s) of a command that exits 42 on SIGTERM, beside a leftover that ignores SIGTERM: 42', async () => {
+    const name = runDetached('(trap "" TERM; while :; do sleep 1; done) & trap "exit 42" TERM; echo ready; while :; do sleep 0.1; done');
+    await logsShow(name, /ready/);
+    podman(['stop', name]);
+    expect(podman(['wait', name]).trim()).toBe('42');
   });
 
   it('`podman run -it`: Ctrl-C on the terminal reaches the command (exit 130)', async () => {

@@ -1,10 +1,11 @@
 // procfs: parent pids from /proc/PID/stat of real processes whose command
 // names are built to break naive parsing, and whole trees started here.
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { descendantsOf, otherThreadsAccepting, parentFromStat } from '../src/procfs.ts';
+import { parseStat } from '../src/proc-stat.ts';
+import { descendantsOf, procState } from '../src/procfs.ts';
 import { descendants, readProc, start, waitFor } from './helpers/process.ts';
 
 // comm is the executable's file name (first 15 bytes); these names put ') ',
@@ -26,7 +27,7 @@ function stat(pid: number): string {
   return text;
 }
 
-describe('parentFromStat', () => {
+describe('parseStat', () => {
   it.each(NASTY)('a real process named %j', async (name) => {
     const sleeper = start(copyAs('/bin/sleep', name), ['100']);
     const pid = sleeper.pid;
@@ -35,11 +36,14 @@ describe('parentFromStat', () => {
       const current = stat(pid);
       return current.includes(`(${name})`) ? current : undefined;
     });
-    expect(parentFromStat(text)).toBe(process.pid);
+    expect(parseStat(text)).toMatchObject({ comm: name, ppid: process.pid });
   });
 
-  it('a plain stat line', () => expect(parentFromStat('4242 (sleep) S 17 4242 17 0 -1 4194304 100')).toBe(17));
-  it('garbage is null, not a number', () => expect(parentFromStat('4242 (sleep)')).toBeNull());
+  it('a full stat line', () => {
+    const line = '4242 (sl) p) S 17 4240 17 34816 4240 4194304 100 0 7 0 12 34 0 0 20 0 1 0 5 0 0';
+    expect(parseStat(line)).toEqual({ comm: 'sl) p', state: 'S', ppid: 17, pgrp: 4240, session: 17, tpgid: 4240, majflt: 7, utime: 12, stime: 34 });
+  });
+  it.each(['4242 (sleep)', '', 'nothing here', '4242 (sleep) S x'])('%j is null, not numbers', (text) => expect(parseStat(text)).toBeNull());
 });
 
 describe('descendantsOf', () => {
@@ -76,9 +80,19 @@ describe('descendantsOf', () => {
     });
 });
 
-describe('otherThreadsAccepting', () => {
-  it('is null without /proc, a count with it', () => {
-    expect(otherThreadsAccepting([10], '/nonexistent-proc')).toBeNull();
-    expect(otherThreadsAccepting([10])).toEqual(expect.any(Number));
+// The real case, a parent namespace's /proc, runs the executable in
+// test/init-no-proc.test.ts; here a directory whose `self` names another pid.
+describe('procState', () => {
+  it("is 'own' for this process's /proc, 'absent' without one, 'foreign' when self names another pid", () => {
+    expect(procState()).toBe('own');
+    expect(procState('/nonexistent-proc')).toBe('absent');
+    const dir = mkdtempSync(join(tmpdir(), 'pause-foreign-proc-'));
+    try {
+      symlinkSync(String(process.pid + 1), join(dir, 'self'));
+      expect(procState(dir)).toBe('foreign');
+      expect(descendantsOf(process.pid, null)).toBeNull();
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
   });
 });

@@ -4,6 +4,7 @@
 // hook would throw; test/helpers/process.ts adds the clean-up.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { parseStat, type ProcStat } from '../src/proc-stat.ts';
 
 /** Signals one process; false if it is gone. Never a group: 0 or a negative pid is refused. */
 export function tryKill(pid: number, signal: NodeJS.Signals | number): boolean {
@@ -99,8 +100,13 @@ export function statusField(pid: number, field: string): string | undefined {
  * than status: the bench samples it for many orphans every millisecond.
  */
 export function isZombie(pid: number): boolean {
-  const stat = readProc(`/proc/${pid}/stat`) ?? '';
-  return stat.charAt(stat.lastIndexOf(')') + 2) === 'Z';
+  return statOf(pid)?.state === 'Z';
+}
+
+/** /proc/PID/stat of pid, parsed; undefined once it is gone. */
+export function statOf(pid: number): ProcStat | undefined {
+  const text = readProc(`/proc/${pid}/stat`);
+  return (text !== undefined && parseStat(text)) || undefined;
 }
 
 export function isAlive(pid: number): boolean {
@@ -120,9 +126,8 @@ export function voluntarySwitches(pid: number): number {
 
 /** utime + stime of the whole process, in clock ticks. */
 export function cpuTicks(pid: number): number {
-  const stat = readProc(`/proc/${pid}/stat`) ?? '';
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11]) + Number(fields[12]);
+  const stat = statOf(pid);
+  return stat ? stat.utime + stat.stime : Number.NaN;
 }
 
 /** True when `name` is a command sh finds (passed as an argument, never parsed as shell). */

@@ -12,11 +12,11 @@ export function buildHelper(root: string, dir: string): string | null {
   return built.status === 0 ? out : null;
 }
 
-/** The forwarding child: prints "ready", then CLOCK_MONOTONIC ns per SIGUSR1 received. */
+/** The forwarding child: prints "ready", then CLOCK_MONOTONIC ns per SIGUSR1 or SIGUSR2 received. */
 export function receiverCommand(helper: string | null): string[] {
   if (helper) return [helper, 'recv'];
   return ['perl', '-MTime::HiRes=clock_gettime,CLOCK_MONOTONIC', '-e',
-    '$| = 1; $SIG{USR1} = sub { printf "%.0f\\n", clock_gettime(CLOCK_MONOTONIC) * 1e9 }; print "ready\\n"; sleep 1 while 1'];
+    '$| = 1; $SIG{USR1} = $SIG{USR2} = sub { printf "%.0f\\n", clock_gettime(CLOCK_MONOTONIC) * 1e9 }; print "ready\\n"; sleep 1 while 1'];
 }
 
 /** Makes `count` orphans that exit all at once; prints CLOCK_MONOTONIC ns at their release. */

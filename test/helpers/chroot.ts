@@ -3,12 +3,8 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-
-/** The files `ldd` says `binary` loads, loader included. */
-export function libraryFiles(binary: string): string[] {
-  return execFileSync('ldd', [binary], { encoding: 'utf8' }).match(/\/\S+/g) ?? [];
-}
+import { join } from 'node:path';
+import { copyLoadsInto } from '../../scripts/elf.ts';
 
 /**
  * A new root holding `executable` at /NAME, busybox at /bin/busybox linked as
@@ -19,10 +15,7 @@ export function makeRoot(executable: string, name: string, applets: readonly str
   const root = mkdtempSync(join(tmpdir(), 'pause-chroot-'));
   chmodSync(root, 0o755);
   copyFileSync(executable, join(root, name));
-  for (const library of libraryFiles(executable)) {
-    mkdirSync(join(root, dirname(library)), { recursive: true });
-    copyFileSync(library, join(root, library));
-  }
+  copyLoadsInto(executable, root);
   mkdirSync(join(root, 'bin'));
   copyFileSync('/bin/busybox', join(root, 'bin/busybox'));
   for (const applet of ['sh', ...applets]) symlinkSync('busybox', join(root, 'bin', applet));

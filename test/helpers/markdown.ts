@@ -69,9 +69,14 @@ function closes(line: string, fence: Fence): boolean {
  * where links and headings can be. Indented code blocks are not recognised.
  */
 function prose(markdown: string): string[] {
-  const lines = markdown.split('\n');
+  // Code spans do not cross a blank line: mask paragraph by paragraph.
+  return paragraphs(markdown).map(maskCode).join('').split('\n');
+}
+
+/** The document with fenced code blocks emptied, cut at blank lines (the separators kept, so joining restores it). */
+function paragraphs(markdown: string): string[] {
   let fence: Fence | null = null;
-  const outside = lines.map((line) => {
+  const outside = markdown.split('\n').map((line) => {
     if (fence) {
       if (closes(line, fence)) fence = null;
       return '';
@@ -79,8 +84,37 @@ function prose(markdown: string): string[] {
     fence = openingFence(line);
     return fence ? '' : line;
   });
-  // Code spans do not cross a blank line: mask paragraph by paragraph.
-  return outside.join('\n').split(/(\n[ \t]*\n)/).map(maskCode).join('').split('\n');
+  return outside.join('\n').split(/(\n[ \t]*\n)/);
+}
+
+export interface CodePath {
+  /** The path as written in the code span, without a `:LINE` suffix. */
+  readonly path: string;
+  /** 1-based line of the code span. */
+  readonly line: number;
+}
+
+/** Where the repository's own files live: a code span starting with one of these names a path in it. */
+const REPOSITORY_PATH = /^(?:(?:\.ci|bench|docs|scripts|src|test|tools)\/[\w.@/-]+|Dockerfile|LICENSE|package(?:-lock)?\.json|tsconfig\.json|vitest\.config\.ts)$/;
+
+/**
+ * Every code span outside fenced blocks that names a file or directory of the
+ * repository (`src/init.ts`, `test/image/`, `Dockerfile`, `src/x.ts:12`):
+ * what a reader would look for in the tree.
+ */
+export function codePathsOf(markdown: string): CodePath[] {
+  const found: CodePath[] = [];
+  let line = 1;
+  for (const paragraph of paragraphs(markdown)) {
+    const text = paragraph.replace(/\\[\\`]/g, '  ');
+    for (const [start, end] of codeSpans(text)) {
+      const ticks = /^`+/.exec(text.slice(start))![0].length;
+      const path = text.slice(start + ticks, end - ticks).trim().replace(/:\d+(?:-\d+)?$/, '');
+      if (REPOSITORY_PATH.test(path)) found.push({ path, line: line + (text.slice(0, start).match(/\n/g)?.length ?? 0) });
+    }
+    line += paragraph.match(/\n/g)?.length ?? 0;
+  }
+  return found;
 }
 
 const INLINE_LINK = /(!?)\[((?:[^[\]]|\[[^[\]]*\])*)\]\(\s*(<[^>\n]*>|(?:[^\s()]|\([^\s()]*\))*)(?:\s+(?:"[^"]*"|'[^']*'|\([^)]*\)))?\s*\)/g;
@@ -193,6 +227,13 @@ export function problemsOf(file: string, files: Files): string[] {
     if (!anchorsOf(files.read(target)).has(anchor)) problems.push(`${where}: ${target} has no heading with the anchor #${anchor}`);
   }
   return problems;
+}
+
+/** One line for each repository path named in a code span of `file` that does not exist (from the root, or from `file`'s folder). */
+export function missingCodePathsOf(file: string, files: Files): string[] {
+  return codePathsOf(files.read(file))
+    .filter(({ path }) => [path, posix.join(posix.dirname(file), path)].every((candidate) => files.kind(posix.normalize(candidate).replace(/\/$/, '')) === 'missing'))
+    .map(({ path, line }) => `${file}:${line}: \`${path}\` does not exist`);
 }
 
 /** The repository's files as they are on disk below `root`. */

@@ -4,6 +4,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { copyLoadsInto } from '../../scripts/elf.ts';
 
 const CONTAINERS_CONF = '/etc/containers/containers.conf';
 
@@ -72,7 +73,7 @@ const APPLETS = ['sh', 'sleep', 'cat', 'echo', 'kill', 'ps', 'ls', 'tr', 'true',
 
 /**
  * Imports an image holding a static busybox and the shared libraries (and
- * loader) that `executable` is linked against, as `ldd` lists them: enough
+ * loader) that `executable` is linked against (scripts/elf.ts): enough
  * for a glibc program such as a Node SEA mounted into it (podman --init-path).
  */
 export function importGlibcBusyboxImage(tag: string, executable: string, busybox = '/bin/busybox'): void {
@@ -81,14 +82,7 @@ export function importGlibcBusyboxImage(tag: string, executable: string, busybox
     for (const dir of ['bin', 'proc', 'sys', 'dev', 'etc', 'tmp', 'run']) mkdirSync(join(root, dir));
     copyFileSync(busybox, join(root, 'bin', 'busybox'));
     for (const applet of APPLETS) symlinkSync('busybox', join(root, 'bin', applet));
-    const ldd = execFileSync('ldd', [executable], { encoding: 'utf8' });
-    // "libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x...)" and "/lib64/ld-linux-x86-64.so.2 (0x...)".
-    const libraries = [...ldd.matchAll(/(?:=>\s*)?(\/\S+)\s+\(0x/g)].map((match) => match[1] ?? '');
-    for (const library of libraries) {
-      const target = join(root, library);
-      mkdirSync(dirname(target), { recursive: true });
-      copyFileSync(library, target); // follows symlinks: the real file, under the name the loader asks for
-    }
+    copyLoadsInto(executable, root);
     const tarball = join(root, '..', `${basename(root)}.tar`);
     try {
       execFileSync('tar', ['-C', root, '-cf', tarball, '.']);

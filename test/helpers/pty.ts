@@ -2,32 +2,19 @@
 // output with deadlines, find the processes of its session, kill them all.
 import { readdirSync } from 'node:fs';
 import pty, { type IPty } from 'node-pty';
-import { onCleanup, readProc, tryKill, waitFor } from './process.ts';
+import type { ProcStat } from '../../src/proc-stat.ts';
+import { onCleanup, statOf as procStat, tryKill, waitFor } from './process.ts';
 
 export { exeOf } from '../../tools/procs.ts';
 
-export interface Stat {
+/** A process's /proc/PID/stat, with its pid. */
+export interface Stat extends ProcStat {
   readonly pid: number;
-  readonly comm: string;
-  /** One letter: R, S, T (stopped), Z... */
-  readonly state: string;
-  readonly ppid: number;
-  readonly pgrp: number;
-  readonly session: number;
-  /** Foreground process group of the process's controlling terminal. */
-  readonly tpgid: number;
 }
 
-/** /proc/PID/stat, parsed from the last ')' (comm may hold anything). */
 export function statOf(pid: number): Stat | undefined {
-  const text = readProc(`/proc/${pid}/stat`);
-  if (text === undefined) return undefined;
-  const close = text.lastIndexOf(')');
-  const [state = '', ppid, pgrp, session, , tpgid] = text.slice(close + 2).split(' ');
-  return {
-    pid, comm: text.slice(text.indexOf('(') + 1, close), state,
-    ppid: Number(ppid), pgrp: Number(pgrp), session: Number(session), tpgid: Number(tpgid),
-  };
+  const stat = procStat(pid);
+  return stat && { pid, ...stat };
 }
 
 /** Every live process of a session. */

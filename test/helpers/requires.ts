@@ -9,10 +9,11 @@ import { ROOT } from './paths.ts';
 
 /** The Debian package that holds each command the tests check for (all listed in .ci/apt-packages.txt). */
 const PACKAGE_OF: Readonly<Record<string, string>> = {
-  busybox: 'busybox-static', catatonit: 'catatonit', containerd: 'containerd', 'containerd-shim-runc-v2': 'containerd',
+  buildah: 'buildah', busybox: 'busybox-static', catatonit: 'catatonit', containerd: 'containerd', 'containerd-shim-runc-v2': 'containerd',
   chroot: 'coreutils', ctr: 'containerd', debootstrap: 'debootstrap', docker: 'docker.io', 'docker-proxy': 'docker.io',
-  dockerd: 'docker.io', 'dumb-init': 'dumb-init', flock: 'util-linux', ip: 'iproute2', ldd: 'libc-bin', nsenter: 'util-linux',
-  patchelf: 'patchelf', podman: 'podman', 'qemu-aarch64-static': 'qemu-user-static', readelf: 'binutils', runc: 'runc',
+  'docker-registry': 'docker-registry', dockerd: 'docker.io', 'dumb-init': 'dumb-init', flock: 'util-linux', git: 'git', gpg: 'gnupg', gpgconf: 'gnupg', ip: 'iproute2',
+  ldd: 'libc-bin', nsenter: 'util-linux', patchelf: 'patchelf', podman: 'podman', prlimit: 'util-linux', setpriv: 'util-linux',
+  'qemu-aarch64-static': 'qemu-user-static', readelf: 'binutils', runc: 'runc', skopeo: 'skopeo',
   tar: 'tar', tini: 'tini', unshare: 'util-linux', 'update-binfmts': 'binfmt-support', vmtouch: 'vmtouch',
 };
 

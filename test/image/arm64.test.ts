@@ -1,7 +1,7 @@
 // The arm64 image from the same Dockerfile (cross-built: Node's arm64 binary with
 // our script injected, Debian's arm64 libraries) runs under qemu-user, and so
 // does its bundle, /pause.ts, in an image without libc.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -46,6 +46,31 @@ describe.skipIf(skip)('the arm64 image under qemu-user', () => {
     onCleanup(() => podQuiet(['rm', '--force', name]));
     const bundle = join(bundleOutOfImage(), 'pause.ts');
     expect(pod(['run', '--name', name, '-v', `${bundle}:/pause.ts:ro`, '--entrypoint', '/pause.ts/pause', BUSYBOX_IMAGE, '-v'])).toContain(`pause.ts ${version}`);
+  });
+
+  // test/internals.test.ts's first check, for the arm64 build: the internal
+  // bindings are there on arm64's Node too, in the shape pause checks.
+  it('takes both of Node\'s internal bindings (--verbose), init mode in its bundle', () => {
+    const name = uniqueName('arm64-internals');
+    onCleanup(() => podQuiet(['rm', '--force', name]));
+    const bundle = join(bundleOutOfImage(), 'pause.ts');
+    const output = pod(['run', '--name', name, '-v', `${bundle}:/pause.ts:ro`, '--entrypoint', '/bin/sh', BUSYBOX_IMAGE,
+      '-c', '/pause.ts/pause --verbose -- true 2>&1']);
+    expect(output).toContain("pause: Node's internal bindings ffi=internal signal_wrap=internal\n");
+  });
+
+  // The entry stub (scripts/entry-stub.ts) in its AArch64 form, and the
+  // environment read from the stack qemu-user lays out: Node starts without
+  // the variables that stop it, and the command gets them.
+  it("starts its bundle's Node without the environment, which the command gets unchanged", () => {
+    const name = uniqueName('arm64-environment');
+    onCleanup(() => podQuiet(['rm', '--force', name]));
+    const bundle = join(bundleOutOfImage(), 'pause.ts');
+    const variables = ['NODE_CHANNEL_FD=abc', 'SIMDUTF_FORCE_IMPLEMENTATION=bogus', 'NODE_REPL_EXTERNAL_MODULE=/x.js', 'NODE_UNIQUE_ID=1'];
+    const result = spawnSync('podman', ['run', '--name', name, '-v', `${bundle}:/pause.ts:ro`, ...variables.flatMap((v) => ['-e', v]),
+      '--entrypoint', '/pause.ts/pause', BUSYBOX_IMAGE, '--', 'sh', '-c', 'echo "$NODE_CHANNEL_FD $SIMDUTF_FORCE_IMPLEMENTATION $NODE_REPL_EXTERNAL_MODULE $NODE_UNIQUE_ID"; exit 3'],
+    { encoding: 'utf8', timeout: 120_000 });
+    expect(result).toMatchObject({ status: 3, stdout: 'abc bogus /x.js 1\n', stderr: '' });
   });
 
   it('runs /pause -v', () => {

@@ -31,12 +31,7 @@ describe.skipIf(skip)('containerd (CRI) with our image as sandbox_image', () => 
   });
 
   it('runs a pod sandbox that becomes READY', async () => {
-    const response = await node.cri.call<{ pod_sandbox_id: string }>('RunPodSandbox', { config: node.config }).catch((error: Error) => {
-      throw new Error(`${error.message}\ncontainerd log:\n${node.containerd.log()}`);
-    });
-    node.sandboxId = response.pod_sandbox_id;
-    const status = await node.cri.call<{ status: { state: string } }>('PodSandboxStatus', { pod_sandbox_id: node.sandboxId });
-    expect(status.status.state).toBe('SANDBOX_READY');
+    expect(await node.runSandbox()).toBe('SANDBOX_READY');
   });
 
   it('runs /pause as PID 1 of the sandbox, as uid 65535, on a read-only root', async () => {

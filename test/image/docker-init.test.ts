@@ -16,8 +16,10 @@ import { DOCKER_TOOLS, useDockerd } from './helpers/dockerd.ts';
 import { podQuiet } from './helpers/engine.ts';
 import { BUSYBOX_IMAGE, ensureImages, IMAGES_TIMEOUT_MS } from './helpers/images.ts';
 
-const skip = skipUnless(['podman', 'runc', 'debootstrap', 'flock', 'ldd', 'tar', ...DOCKER_TOOLS]);
+const skip = skipUnless(['podman', 'runc', 'debootstrap', 'flock', 'readelf', 'tar', ...DOCKER_TOOLS]);
 const GLIBC_IMAGE = `localhost/pause-test-docker-glibc:${process.pid}`;
+/** A process that outlives the command unless SIGKILLed (its sleeps die of SIGTERM; it does not). */
+const LEFTOVER_IGNORING_TERM = '(trap "" TERM; while :; do sleep 1; done) &';
 /** How long a container may take to show what it was asked to, on a slow, shared machine. */
 const CONTAINER_MS = 60_000;
 
@@ -80,6 +82,16 @@ describe.skipIf(skip)('docker run --init, with init-path set to dist/pause', () 
     docker([...action, name]);
     expect(docker(['wait', name]).trim()).toBe(String(code));
     expect(docker(['logs', name])).toContain(`got-${signal}`);
+  });
+
+  // docker stop SIGKILLs pause 10 s after its SIGTERM; pause's grace period
+  // for the leftover counts from that SIGTERM (5 s by default), so pause is
+  // done first and the command's 42 is what docker reports, not 137.
+  it('`docker stop` (10 s) of a command that exits 42 on SIGTERM, beside a leftover that ignores SIGTERM: 42', async () => {
+    const name = runDetached(`${LEFTOVER_IGNORING_TERM} trap "exit 42" TERM; echo ready; while :; do sleep 0.1; done`);
+    await logsShow(name, /ready/);
+    docker(['stop', name]);
+    expect(docker(['wait', name]).trim()).toBe('42');
   });
 
   it('an orphan in the container is re-parented to pause and reaped when it dies', async () => {

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { platformBuildArgs, PLATFORMS, platformName, setConfigVariant } from '../../../scripts/image-index.ts';
+import { reproducibleBuildArgs, sourceFacts } from '../../../scripts/image-inputs.ts';
 import { ROOT } from '../../helpers/paths.ts';
 import { ensureContainersConf } from './engine.ts';
 import { BUSYBOX_IMAGE, LABEL, PAUSE_IMAGE, PAUSE_IMAGE_ARM64, contextHash } from './images.ts';
@@ -36,11 +37,15 @@ ensureContainersConf();
 if (labelOf(STAND_IN, 'io.github.pause-ts.stand-in') !== STAND_IN_RECIPE) {
   rebuild(STAND_IN, () => buildStandIn(STAND_IN_RECIPE));
 }
+// The reproducibility tests need the builder image only: they build in stores of their own.
+if (process.argv.includes('stand-in')) process.exit(0);
 
 /** The pause image from the unmodified Dockerfile, labelled with what it was built from. */
 function buildPause(image: string, inputs: string, platformArgs: readonly string[]): void {
   // No layer cache: the builder stage is 1.3 GB the tests never need again.
-  execFileSync('podman', ['build', ...platformArgs, '--pull=never', '--layers=false', '--force-rm', '--label', `${LABEL}=${inputs}`, '--tag', image, ROOT],
+  // Reproducible as `npm run image` builds it; the commit is the one of the first build of these inputs.
+  // The host's network (scripts/image.ts says why).
+  execFileSync('podman', ['build', ...platformArgs, '--network=host', ...reproducibleBuildArgs('podman', ROOT), '--pull=never', '--layers=false', '--force-rm', '--label', `${LABEL}=${inputs}`, '--tag', image, ROOT],
     { stdio: ['ignore', 'inherit', 'inherit'] });
 }
 
@@ -55,7 +60,7 @@ const arm64Inputs = `${pauseInputs}-${platformName(arm64)}`;
 if (process.argv.includes('arm64') && labelOf(PAUSE_IMAGE_ARM64, LABEL) !== arm64Inputs) {
   rebuild(PAUSE_IMAGE_ARM64, () => {
     buildPause(PAUSE_IMAGE_ARM64, arm64Inputs, platformBuildArgs(arm64));
-    setConfigVariant(PAUSE_IMAGE_ARM64, arm64);
+    setConfigVariant(PAUSE_IMAGE_ARM64, arm64, sourceFacts(ROOT).epoch);
   });
 }
 

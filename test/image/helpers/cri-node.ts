@@ -11,6 +11,8 @@ export interface CriNode {
   readonly config: Message;
   /** The pod's sandbox, once a test has made it; '' once removed. */
   sandboxId: string;
+  /** RunPodSandbox with `config`, as the kubelet calls it; the sandbox's state after (a failure carries containerd's log). */
+  runSandbox(): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -28,6 +30,14 @@ export async function startCriNode(sandboxImage: string, podName: string, { imag
     cri,
     config: sandboxConfig(podName, `${containerd.dir}/logs`),
     sandboxId: '',
+    async runSandbox() {
+      const response = await cri.call<{ pod_sandbox_id: string }>('RunPodSandbox', { config: node.config }).catch((error: Error) => {
+        throw new Error(`${error.message}\ncontainerd log:\n${containerd.log()}`);
+      });
+      node.sandboxId = response.pod_sandbox_id;
+      const status = await cri.call<{ status: { state: string } }>('PodSandboxStatus', { pod_sandbox_id: node.sandboxId });
+      return status.status.state;
+    },
     async stop() {
       // Idempotent by the CRI's contract: safe whether or not the tests got there.
       if (node.sandboxId) {

@@ -44,9 +44,10 @@ export const IMAGES_TIMEOUT_MS = 20 * 60_000;
 const ensured = new Set<string>();
 /**
  * Makes sure every image exists and is current (with 'arm64', the arm64 pause
- * image too); once per process, serialised across processes.
+ * image too; with 'stand-in', only the builder's stand-in); once per process,
+ * serialised across processes.
  */
-export function ensureImages(...extra: 'arm64'[]): void {
+export function ensureImages(...extra: ('arm64' | 'stand-in')[]): void {
   const key = extra.join(',');
   if (ensured.has(key)) return;
   const lockDir = join(ROOT, '.tmp');

@@ -3,6 +3,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeIndexArchive, type IndexArchive } from '../../../scripts/image-index.ts';
+import { sourceFacts } from '../../../scripts/image-inputs.ts';
+import { normalizeArchive } from '../../../scripts/oci-layout.ts';
 import { ROOT } from '../../helpers/paths.ts';
 import { uniqueName } from './containers.ts';
 import { ensureImages, PAUSE_IMAGE, PAUSE_IMAGE_ARM64 } from './images.ts';
@@ -24,6 +26,8 @@ export function writeTestIndex(): TestIndex {
   const archive = join(dir, 'pause.ts.oci.tar');
   try {
     const index = writeIndexArchive({ amd64: PAUSE_IMAGE, arm64: PAUSE_IMAGE_ARM64 }, archive, INDEX_REFERENCE, `localhost/${uniqueName('index')}:list`);
+    // As `npm run image` leaves it: members sorted and dated (what ctr import and skopeo then read).
+    normalizeArchive(archive, sourceFacts(ROOT).epoch);
     return { ...index, archive, remove: () => rmSync(dir, { recursive: true, force: true }) };
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });

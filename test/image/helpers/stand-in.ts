@@ -24,7 +24,7 @@ export const STAND_IN_RECIPE = `node-${NODE_VERSION}-npm-${NPM_VERSION}-debootst
 const HOST_CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
 
 /** The Debian mirror this machine's apt uses, so debootstrap reaches what apt reaches. */
-function debianMirror(): string {
+export function debianMirror(): string {
   for (const file of ['/etc/apt/sources.list.d/debian.sources', '/etc/apt/sources.list']) {
     if (!existsSync(file)) continue;
     const text = readFileSync(file, 'utf8');

@@ -1,0 +1,93 @@
+// scripts/entry-stub.ts on small ELF files made here: where the stub goes,
+// what its branch reaches, and the files it refuses. That the stub runs and
+// hides the environment is test/init-environment.test.ts's (x86-64, the built
+// executable) and test/image/arm64.test.ts's (AArch64 under qemu-user).
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { hideEnvironmentFromNode } from '../scripts/entry-stub.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'entry-stub-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const BASE = 0x400000n;
+const TEXT_OFFSET = 0x1000;
+const TEXT_SIZE = 0x123;
+const NEXT_OFFSET = 0x2000;
+const ENTRY = BASE + BigInt(TEXT_OFFSET) + 0x40n;
+
+/** An ELF64 header, two program headers (text R+X, then data R+W a page on), and their bytes. */
+function elf(machine: number, fill = 0): Buffer {
+  const file = Buffer.alloc(NEXT_OFFSET + 0x100);
+  file.writeUInt32BE(0x7f454c46, 0);
+  file[4] = 2;
+  file[5] = 1;
+  file.writeUInt16LE(machine, 0x12);
+  file.writeBigUInt64LE(ENTRY, 0x18);
+  file.writeBigUInt64LE(0x40n, 0x20);
+  file.writeUInt16LE(56, 0x36);
+  file.writeUInt16LE(2, 0x38);
+  const segment = (at: number, flags: number, offset: number, size: number) => {
+    file.writeUInt32LE(1, at);
+    file.writeUInt32LE(flags, at + 4);
+    file.writeBigUInt64LE(BigInt(offset), at + 8);
+    file.writeBigUInt64LE(BASE + BigInt(offset), at + 16);
+    file.writeBigUInt64LE(BASE + BigInt(offset), at + 24);
+    file.writeBigUInt64LE(BigInt(size), at + 32);
+    file.writeBigUInt64LE(BigInt(size), at + 40);
+  };
+  segment(0x40, 5, TEXT_OFFSET, TEXT_SIZE);
+  segment(0x40 + 56, 6, NEXT_OFFSET, 0x100);
+  file.fill(0xcc, TEXT_OFFSET, TEXT_OFFSET + TEXT_SIZE);
+  file.fill(fill, TEXT_OFFSET + TEXT_SIZE, NEXT_OFFSET);
+  return file;
+}
+
+function patched(name: string, file: Buffer): Buffer {
+  const path = join(dir, name);
+  writeFileSync(path, file);
+  hideEnvironmentFromNode(path);
+  return readFileSync(path);
+}
+
+/** The stub's address, at the first 16-byte boundary after the text segment's bytes. */
+const STUB = BASE + BigInt((TEXT_OFFSET + TEXT_SIZE + 15) & ~15);
+const stubOffset = (TEXT_OFFSET + TEXT_SIZE + 15) & ~15;
+
+describe('the entry stub', () => {
+  it('x86-64: after the text segment, which grows to hold it; ends with a jmp to the old entry', () => {
+    const out = patched('x86-64', elf(62));
+    expect(out.readBigUInt64LE(0x18)).toBe(STUB);
+    const code = out.subarray(stubOffset, stubOffset + 25);
+    expect([...code.subarray(0, 20)]).toEqual([0xf3, 0x0f, 0x1e, 0xfa, 0x48, 0x8b, 0x04, 0x24, 0x48, 0x8d, 0x44, 0xc4, 0x10, 0x48, 0xc7, 0x00, 0, 0, 0, 0]);
+    expect(code[20]).toBe(0xe9);
+    expect(STUB + 25n + BigInt(code.readInt32LE(21))).toBe(ENTRY);
+    expect(out.readBigUInt64LE(0x40 + 32)).toBe(BigInt(stubOffset + 25 - TEXT_OFFSET));
+    expect(out.readBigUInt64LE(0x40 + 40)).toBe(BigInt(stubOffset + 25 - TEXT_OFFSET));
+  });
+
+  it('AArch64: bti, the store of NULL into envp[0], and a b to the old entry', () => {
+    const out = patched('aarch64', elf(183));
+    expect(out.readBigUInt64LE(0x18)).toBe(STUB);
+    const words = Array.from({ length: 6 }, (_, i) => out.readUInt32LE(stubOffset + 4 * i));
+    expect(words.slice(0, 5)).toEqual([0xd50324df, 0xf94003e9, 0x910003ea, 0x8b090d4a, 0xf900095f]);
+    const branch = words[5]!;
+    expect(branch >>> 26).toBe(0b000101);
+    const offset = BigInt.asIntN(26, BigInt(branch & 0x3ffffff)) * 4n;
+    expect(STUB + 20n + offset).toBe(ENTRY);
+  });
+
+  it('only the entry, the text segment\'s sizes and the stub\'s bytes change', () => {
+    const before = elf(62);
+    const out = patched('unchanged', before);
+    const changed = [...out.keys()].filter((i) => out[i] !== before[i]);
+    const allowed = (i: number) => (i >= 0x18 && i < 0x20) || (i >= 0x40 + 32 && i < 0x40 + 48) || (i >= stubOffset && i < stubOffset + 25);
+    expect(changed.filter((i) => !allowed(i))).toEqual([]);
+  });
+
+  it('refuses padding that is not zeros, and a machine it has no stub for', () => {
+    expect(() => patched('not-padding', elf(62, 0x90))).toThrow(/no room for the 25-byte entry stub/);
+    expect(() => patched('riscv', elf(243))).toThrow(/no entry stub for ELF machine 243/);
+  });
+});
