@@ -6,7 +6,9 @@
 // and real-time signals, and pause must leave with its status — beside
 // `--busy` processes that each keep a core busy, and counts the runs in which
 // pause had not left `--deadline-ms` after its child. Each miss is printed
-// with the state of pause's threads. Linux; root, or a user namespace.
+// with the state of pause's threads; with FLOOD_GDB=1 in the environment,
+// also every thread's stack, taken by gdb (it names what a stuck main thread
+// waits on). Linux; root, or a user namespace.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';

@@ -14,11 +14,14 @@ export const SEA_EXEC_ARGV: readonly string[] = [
   // One V8 platform worker instead of one per core: each thread takes a PID
   // in the pod's PID namespace, and pause runs no JavaScript worth a second.
   '--v8-pool-size=1',
-  // V8 does its compiling and garbage collection on the main thread, never
-  // waiting for a worker. In init mode Node's other threads take the queued
-  // signals (src/init.ts); under a flood of real-time signals they run
-  // nothing but handlers, and a main thread waiting on one of them would
-  // stall with the child's exit unseen (measured: 1 in 8 floods before, 0 in 20).
+  // V8 does its compiling and garbage collection on the main thread. In
+  // init mode Node's other threads take the queued signals (src/init.ts);
+  // under a flood of real-time signals they run nothing but handlers, and a
+  // main thread waiting on one of them would stall with the child's exit
+  // unseen (measured: 1 in 8 floods before, 0 in 20). Not every wait: the
+  // young-generation collector still runs its parallel phase as a job that
+  // V8's worker may take while the main thread joins it (docs/design.md,
+  // "Signal floods").
   '--single-threaded',
   // No JIT: single-threaded V8 would compile hot code on the main thread,
   // in the middle of forwarding a signal. pause runs little JavaScript, and

