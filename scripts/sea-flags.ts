@@ -21,8 +21,16 @@ export const SEA_EXEC_ARGV: readonly string[] = [
   // unseen (measured: 1 in 8 floods before, 0 in 20). Not every wait: the
   // young-generation collector still runs its parallel phase as a job that
   // V8's worker may take while the main thread joins it (docs/design.md,
-  // "Signal floods").
+  // "Signal floods"); --minor-ms below removes that one.
   '--single-threaded',
+  // The young generation collected by minor mark-sweep instead of the
+  // scavenger. The scavenger posts a job to V8's worker at every collection,
+  // even single-threaded, and the main thread joins it: a worker that a flood
+  // keeps in signal handlers after it took its share leaves the main thread
+  // waiting, the child's exit unseen. Seen with gdb on the pinned Node and
+  // these flags: 147 posts to the worker in 1.5 s of allocation with the
+  // scavenger, 0 in 3 s (34 collections, 5 of them full) with minor MS.
+  '--minor-ms',
   // No JIT: single-threaded V8 would compile hot code on the main thread,
   // in the middle of forwarding a signal. pause runs little JavaScript, and
   // interpreted it forwards with a steady tail (bench/results/tuning.md:
