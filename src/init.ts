@@ -15,18 +15,18 @@ import { classify, openDescriptors, PROBE_LIMIT, type Descriptors } from './desc
 import { log, setLogFormat, setVerbose, verbose } from './log.ts';
 import { procState, type ProcState } from './procfs.ts';
 import { canListenToRealtime, onSignal } from './signal-events.ts';
-import { ALL_SIGNALS, initDisposition, signalName, SIGPIPE, SIGRTMIN, SIGUSR1 } from './signals.ts';
+import { ALL_SIGNALS, initDisposition, signalName, SIGRTMIN, SIGUSR1 } from './signals.ts';
 import { spawnRequest } from './spawn-request.ts';
 import { Supervisor } from './supervisor.ts';
 
 const STDIN = 0;
 
 export function runInit(options: InitOptions): void {
-  keepOwnSigpipeFromCommand();
+  // First, before any handler of pause's exists and before any line is
+  // written: none may ever run on the main thread, SIGPIPE included.
+  const handled = blockHandledSignals();
   // Then: ps, pgrep and busybox ps know the process by this name (src/libc.ts).
   nameMainThread('pause');
-  // Before any handler of pause's is installed: none may ever run on the main thread.
-  const handled = blockHandledSignals();
   // Decided once: a /proc of another PID namespace is used for nothing, as if
   // none were mounted (src/procfs.ts).
   const proc = procState();
@@ -56,31 +56,6 @@ export function runInit(options: InitOptions): void {
   // A zombie inherited from whoever exec'd pause announces itself with no
   // SIGCHLD of ours: collect it now.
   supervisor.reapAndMaybeExit();
-}
-
-/**
- * pause's own write to a pipe whose reader is gone must never signal the
- * command; a SIGPIPE that another process sends pause (`kill -PIPE`) is
- * forwarded, as tini does. The kernel tells the two apart for us: the
- * SIGPIPE of a failed write is directed at the writing thread (send_sig to
- * `current`), a kill(2) at the whole process, delivered to any one thread
- * that does not block it. Every write of pause is made by the main thread,
- * so the main thread blocks SIGPIPE, first thing, before any log line can be
- * written: its own SIGPIPE then stays pending on it, never delivered (standard
- * signals do not queue: one at most, whatever the number of writes), the write
- * fails with EPIPE and src/log.ts drops the line. A kill's SIGPIPE goes to one
- * of Node's other threads, which were started before this and leave it
- * unblocked (SigBlk in /proc/PID/task/TID/status); libuv's handler there passes
- * it to the loop like any signal. Nothing here needs /proc. The pending one is
- * not the command's: a new process starts with no pending signal, and its mask
- * comes from the spawn attributes (src/libc.ts). Until init mode's handlers
- * are in place SIGPIPE is ignored (Node sets that), so no earlier write, nor
- * pause mode's, can raise one. The main thread must never unblock SIGPIPE
- * later; test/init-own-writes.test.ts holds the pinned Node's threads to
- * taking a kill's.
- */
-function keepOwnSigpipeFromCommand(): void {
-  blockSignals([SIGPIPE]);
 }
 
 function fatal(message: string, code = EXIT_INTERNAL): never {
@@ -167,6 +142,26 @@ function execFailureCode(errno: number): number {
  * straight to the next and never runs its own code, and for the main thread
  * that code is the loop that sees the child's exit. So the main thread blocks
  * them all, SIGUSR1 included, before any handler exists; returns them.
+ *
+ * pause's own write to a pipe whose reader is gone must never signal the
+ * command; a SIGPIPE that another process sends pause (`kill -PIPE`) is
+ * forwarded, as tini does. The kernel tells the two apart for us: the
+ * SIGPIPE of a failed write is directed at the writing thread (send_sig to
+ * `current`), a kill(2) at the whole process, delivered to any one thread
+ * that does not block it. Every write of pause is made by the main thread,
+ * so the main thread blocks SIGPIPE with the others, before any log line can
+ * be written: its own SIGPIPE then stays pending on it, never delivered (standard
+ * signals do not queue: one at most, whatever the number of writes), the write
+ * fails with EPIPE and src/log.ts drops the line. A kill's SIGPIPE goes to one
+ * of Node's other threads, which were started before this and leave it
+ * unblocked (SigBlk in /proc/PID/task/TID/status); libuv's handler there passes
+ * it to the loop like any signal. Nothing here needs /proc. The pending one is
+ * not the command's: a new process starts with no pending signal, and its mask
+ * comes from the spawn attributes (src/libc.ts). Until init mode's handlers
+ * are in place SIGPIPE is ignored (Node sets that), so no earlier write, nor
+ * pause mode's, can raise one. The main thread must never unblock SIGPIPE
+ * later; test/init-own-writes.test.ts holds the pinned Node's threads to
+ * taking a kill's.
  */
 function blockHandledSignals(): number[] {
   const handled = ALL_SIGNALS.filter((signo) => ['forward', 'reap'].includes(initDisposition(signo)));

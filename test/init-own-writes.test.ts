@@ -2,7 +2,7 @@
 // a pipe whose reader is gone, each of pause's log lines fails with EPIPE and
 // is dropped, the command is not sent pause's own SIGPIPE, and its status
 // comes out. A SIGPIPE that another process sends pause is still forwarded
-// (src/init.ts keepOwnSigpipeFromCommand). Pause mode and --version/--help
+// (src/init.ts blockHandledSignals). Pause mode and --version/--help
 // only see their writes fail.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeRoot } from './helpers/chroot.ts';
