@@ -10,7 +10,7 @@
 // to pause meanwhile are no longer forwarded.
 import { exitNow, kill, reapOne, ESRCH } from './libc.ts';
 import { log } from './log.ts';
-import { descendantsOf } from './procfs.ts';
+import { processesLeft } from './procfs.ts';
 import { SIGCONT, SIGKILL, SIGTERM } from './signals.ts';
 import { EXIT_INTERNAL } from './exit-codes.ts';
 import { decodeWaitStatus, type ChildEnd } from './wait-status.ts';
@@ -33,6 +33,8 @@ export interface Supervised {
   readonly end: ChildEnd | null;
   readonly gracePeriodMs: number;
   readonly isPid1: boolean;
+  /** /proc if it is pause's own PID namespace's, else null (src/procfs.ts, procState). */
+  readonly procRoot: string | null;
   /** pause's exit code for the command's end (--remap-exit applied). */
   readonly exitCode: (end: ChildEnd) => number;
 }
@@ -91,15 +93,9 @@ function killTheRest(state: Supervised): void {
       if (result.kind === 'no-children') return;
     }
     if (Date.now() >= sweep) {
-      signalTheRest(state, [SIGKILL]);
+      for (const pid of processesLeft(state.child, state.isPid1, state.procRoot)) kill(pid, SIGKILL);
       sweep = Date.now() + KILL_SWEEP_MS;
     }
     sleep(POLL_MS);
   }
-}
-
-/** As PID 1, everyone else in the namespace; otherwise pause's descendants, or without /proc the command's group. */
-function signalTheRest(state: Supervised, signals: readonly number[]): void {
-  const targets = state.isPid1 ? [-1] : descendantsOf(process.pid) ?? [-state.child];
-  for (const pid of targets) for (const signo of signals) kill(pid, signo);
 }

@@ -44,7 +44,7 @@ function mayHaveChildren(pid: number, procRoot: string): boolean {
  * procRoot is null (no /proc of pause's own, see procState) or no /proc that
  * shows `root` (not mounted, an empty directory).
  */
-export function descendantsOf(root: number, procRoot: string | null = '/proc'): number[] | null {
+export function descendantsOf(root: number, procRoot: string | null): number[] | null {
   if (procRoot === null) return null;
   if (!mayHaveChildren(root, procRoot)) return [];
   let entries: string[];
@@ -78,4 +78,17 @@ export function descendantsOf(root: number, procRoot: string | null = '/proc'): 
     }
   }
   return found;
+}
+
+/**
+ * What the wind-down signals once the command has exited: as PID 1, everyone
+ * else in the namespace (kill(-1) spares only the caller); otherwise pause's
+ * own descendants, found in `procRoot`, since kill(-1) would reach every
+ * process of the host that pause may signal. Without a /proc of its own
+ * (procRoot null), the command's process group, which outlives its leader
+ * while any member lives. Never a /proc of another PID namespace: its pids
+ * name other processes here.
+ */
+export function processesLeft(child: number, isPid1: boolean, procRoot: string | null): number[] {
+  return isPid1 ? [-1] : descendantsOf(process.pid, procRoot) ?? [-child];
 }

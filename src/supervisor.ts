@@ -8,7 +8,7 @@ import { exitStatus, graceLeft, GRACE_OVER, next, NO_CHILDREN, route, RUNNING, t
 import { stopAfterInternalError } from './internal-error.ts';
 import { exitNow, kill, reapOne, reclaimTerminalForeground, ESRCH } from './libc.ts';
 import { log, verbose, type Fields } from './log.ts';
-import { descendantsOf } from './procfs.ts';
+import { processesLeft } from './procfs.ts';
 import { signalName, SIGKILL, SIGTERM } from './signals.ts';
 import { decodeWaitStatus, type ChildEnd } from './wait-status.ts';
 
@@ -77,6 +77,7 @@ export class Supervisor {
     // As after the command's exit: an engine's stop clock may be running.
     gracePeriodMs: graceLeft(this.options.gracePeriodMs, this.sinceStopMs()),
     isPid1: this.isPid1,
+    procRoot: this.procRoot,
     exitCode: (end) => exitStatus(end, this.options.remapExit).code,
   });
 
@@ -141,17 +142,9 @@ export class Supervisor {
     }
   }
 
-  /**
-   * Signals every process left after the child: as PID 1, everyone else in
-   * the namespace (kill(-1) spares only the caller); otherwise only our own
-   * descendants, found in /proc, since kill(-1) would reach every process of
-   * the host that we may signal. No /proc is needed for either exit path.
-   * Never a /proc of another PID namespace: its pids name other processes here.
-   */
+  /** Signals every process left after the child (src/procfs.ts processesLeft says which). */
   private signalTheRest(signals: readonly number[]): void {
-    // Without /proc (init.ts has said so once), the command's process group
-    // is what can be found: it outlives its leader while any member lives.
-    const targets = this.isPid1 ? [-1] : descendantsOf(process.pid, this.procRoot) ?? [-this.child];
+    const targets = processesLeft(this.child, this.isPid1, this.procRoot);
     if (targets.length === 0) return;
     verbose(`sending ${signals.map(signalName).join(' and ')} to the processes that are left`, { count: this.isPid1 ? 'all' : targets.length });
     for (const pid of targets) for (const signo of signals) kill(pid, signo);

@@ -58,15 +58,15 @@ describe('descendantsOf', () => {
       const found = descendants(rootPid); // the kernel's own children lists
       return found.length === 4 ? found : undefined;
     });
-    expect(descendantsOf(rootPid)?.sort()).toEqual([...tree].sort());
+    expect(descendantsOf(rootPid, '/proc')?.sort()).toEqual([...tree].sort());
   });
 
   it('does not include the root itself nor processes outside the tree', () => {
     const root = start('sleep', ['100']);
     const rootPid = root.pid;
-    expect(descendantsOf(rootPid)).toEqual([]);
-    expect(descendantsOf(process.pid)).toContain(rootPid);
-    expect(descendantsOf(process.pid)).not.toContain(process.pid);
+    expect(descendantsOf(rootPid, '/proc')).toEqual([]);
+    expect(descendantsOf(process.pid, '/proc')).toContain(rootPid);
+    expect(descendantsOf(process.pid, '/proc')).not.toContain(process.pid);
   });
 
   it.each([['a path that does not exist', '/nonexistent-proc'], ['an empty directory', 'EMPTY']])(
