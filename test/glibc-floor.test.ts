@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unmountUnder } from '../tools/mounts.ts';
 import { debianMirror } from './image/helpers/stand-in.ts';
 import { PAUSE } from './helpers/paths.ts';
-import { run } from './helpers/process.ts';
+import { blocks, childrenOf, run, start, taskIds, waitFor } from './helpers/process.ts';
 import { openTerminal, type Stat } from './helpers/pty.ts';
 import { missingCommands } from './helpers/requires.ts';
 
@@ -73,6 +73,21 @@ describe.skipIf(skip)(`in Debian 11 (${SUITE}), glibc 2.31`, () => {
     // Node's own descriptors (epoll, eventfd, pipes) closed one by one without closefrom:
     // ls sees what it sees when started without pause.
     expect(await descriptorsOfLs(['/pause', '--'])).toBe(await descriptorsOfLs([]));
+  });
+
+  // glibc 2.31 has no pthread_attr_setsigmask_np (2.32): pause's signal thread
+  // gets its mask by inheritance (src/libc.ts startSignalThread), and takes SIGUSR1.
+  it('SIGUSR1 is taken by pause\'s own signal thread, not the main one, and forwarded', async () => {
+    const [command, args] = inRoot(['/pause', '--', 'sh', '-c', 'trap "exit 7" USR1; echo ready; while :; do sleep 0.1; done']);
+    const started = start(command, args);
+    await waitFor('the command to be ready', () => started.stdout().includes('ready'));
+    const [pause] = childrenOf(started.pid);
+    const threads = taskIds(pause!);
+    expect(threads).toHaveLength(4);
+    expect(threads.map((tid) => blocks(Number(tid), 10))).toEqual([true, true, true, false]);
+    process.kill(pause!, 'SIGUSR1');
+    expect(await started.exited).toEqual({ code: 7, signal: null });
+    expect(started.stderr()).toBe('');
   });
 
   it('on a terminal, the command gets the foreground: Ctrl-C ends it and pause exits 130', async () => {
