@@ -11,7 +11,7 @@ import { arch as hostArch } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
-import { hideEnvironmentFromNode } from './entry-stub.ts';
+import { addStubs } from './entry-stub.ts';
 import { gitCommit } from './git-commit.ts';
 import { SEA_EXEC_ARGV } from './sea-flags.ts';
 
@@ -145,9 +145,10 @@ writeFileSync(seaConfig, JSON.stringify({
 // --hash-seed is rejected by the executable: vm.Script's cachedDataRejected).
 run(process.execPath, [...SEA_EXEC_ARGV, '--random-seed=1', '--build-sea', seaConfig]);
 // Last, on the finished file: Node must start without the environment,
-// which belongs to the command (scripts/entry-stub.ts).
+// which belongs to the command (scripts/entry-stub.ts); init mode's native
+// forwarding code goes beside it (scripts/native-forwarder.ts).
 try {
-  hideEnvironmentFromNode(outTemporary);
+  addStubs(outTemporary);
 } catch (error) {
   die((error as Error).message);
 }

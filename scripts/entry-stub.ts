@@ -17,7 +17,16 @@
 // Where: in the zero padding between the end of the executable segment's
 // bytes and the page the next segment starts at, which the segment is then
 // extended to cover. Nothing moves: every other byte of the file is kept.
+//
+// Right after it, at the offsets src/forward-block.ts names, goes init mode's
+// native forwarding code (scripts/native-forwarder.ts), and the word it reads
+// the address of its block from: 8 bytes past the end of the writable
+// segment, in the zero-filled rest of its last page, which the segment's
+// memory size is extended to cover (its file bytes are left as they are).
 import { readFileSync, writeFileSync } from 'node:fs';
+import { CODE, HEADER_HANDLER, HEADER_MAGIC, HEADER_SLOT, HEADER_THREAD, MAGIC, STUB_ROOM } from '../src/forward-block.ts';
+import * as nativeForwarder from './native-forwarder.ts';
+import type { NativeCode } from './native-forwarder.ts';
 
 /** <elf.h>: Elf64_Ehdr field offsets, machines, and Elf64_Phdr's. */
 const E_IDENT_CLASS = 4; // 2: ELFCLASS64
@@ -31,6 +40,8 @@ const EM_X86_64 = 62;
 const EM_AARCH64 = 183;
 const PT_LOAD = 1;
 const PF_X = 1;
+const PF_W = 2;
+const PAGE = 0x1000n;
 const P_FLAGS = 4;
 const P_OFFSET = 8;
 const P_VADDR = 16;
@@ -76,7 +87,13 @@ function aarch64(at: bigint, entry: bigint): Buffer {
   return code;
 }
 
-const STUBS: Readonly<Record<number, Stub>> = { [EM_X86_64]: x86_64, [EM_AARCH64]: aarch64 };
+/** The native forwarding code for a machine, given where it lies and where its block's address is. */
+type Forwarder = (at: bigint, slot: bigint) => NativeCode;
+
+const STUBS: Readonly<Record<number, { stub: Stub; forwarder: Forwarder }>> = {
+  [EM_X86_64]: { stub: x86_64, forwarder: nativeForwarder.x86_64 },
+  [EM_AARCH64]: { stub: aarch64, forwarder: nativeForwarder.aarch64 },
+};
 
 interface Segment { readonly header: number; readonly type: number; readonly flags: number; readonly offset: bigint; readonly vaddr: bigint; readonly filesz: bigint; readonly memsz: bigint }
 
@@ -92,27 +109,60 @@ function segments(elf: Buffer): Segment[] {
   });
 }
 
-/** Puts the stub in front of `file`'s entry point, in place; throws, saying why, when it cannot. */
-export function hideEnvironmentFromNode(file: string): void {
+/**
+ * A word for the handler's block address: 8-aligned, past the end of the
+ * writable segment but in its last page, which no other segment shares. The
+ * loader zero-fills a segment's memory beyond its file bytes to the end of
+ * that page; the segment's memory size grows to cover the word.
+ */
+function slotAfterWritable(file: string, loads: readonly Segment[], elf: Buffer): bigint {
+  const writable = loads.filter((s) => (s.flags & PF_W) !== 0);
+  const last = writable[writable.length - 1];
+  if (!last) throw new Error(`${file}: no writable segment for the native forwarding code's block address`);
+  const end = last.vaddr + last.memsz;
+  const slot = (end + 7n) & ~7n;
+  const pageEnd = (end + PAGE - 1n) & ~(PAGE - 1n);
+  const shared = loads.some((s) => s !== last && s.vaddr < pageEnd && s.vaddr + s.memsz > last.vaddr);
+  if (slot + 8n > pageEnd || shared) throw new Error(`${file}: no room for the native forwarding code's block address after the writable segment`);
+  elf.writeBigUInt64LE(slot + 8n - last.vaddr, last.header + P_MEMSZ);
+  return slot;
+}
+
+/**
+ * Puts the entry stub in front of `file`'s entry point and the native
+ * forwarding code after it, in place; throws, saying why, when it cannot.
+ */
+export function addStubs(file: string): void {
   const elf = readFileSync(file);
   if (elf.readUInt32BE(0) !== 0x7f454c46 || elf[E_IDENT_CLASS] !== 2 || elf[E_IDENT_DATA] !== 1) throw new Error(`${file}: not a little-endian 64-bit ELF`);
-  const stub = STUBS[elf.readUInt16LE(E_MACHINE)];
-  if (!stub) throw new Error(`${file}: no entry stub for ELF machine ${elf.readUInt16LE(E_MACHINE)}`);
+  const machine = STUBS[elf.readUInt16LE(E_MACHINE)];
+  if (!machine) throw new Error(`${file}: no entry stub for ELF machine ${elf.readUInt16LE(E_MACHINE)}`);
   const entry = elf.readBigUInt64LE(E_ENTRY);
   const loads = segments(elf).filter((s) => s.type === PT_LOAD);
   const text = loads.find((s) => (s.flags & PF_X) !== 0 && entry >= s.vaddr && entry < s.vaddr + s.memsz);
   if (!text || text.filesz !== text.memsz) throw new Error(`${file}: the entry point is not in an executable segment of file bytes`);
   const end = text.offset + text.filesz;
   const at = (end + BigInt(STUB_ALIGN - 1)) & ~BigInt(STUB_ALIGN - 1);
-  const code = stub(text.vaddr + (at - text.offset), entry);
+  const vaddr = (offset: bigint) => text.vaddr + (offset - text.offset);
+  const stub = machine.stub(vaddr(at), entry);
+  if (stub.length > STUB_ROOM) throw new Error(`the ${stub.length}-byte entry stub outgrew its ${STUB_ROOM} bytes (src/forward-block.ts)`);
+  const slot = slotAfterWritable(file, loads, elf);
+  const forwarder = machine.forwarder(vaddr(at) + BigInt(CODE), slot);
+  const code = Buffer.alloc(CODE + forwarder.code.length);
+  stub.copy(code, 0);
+  MAGIC.copy(code, HEADER_MAGIC);
+  code.writeBigInt64LE(slot - vaddr(at), HEADER_SLOT);
+  code.writeBigInt64LE(BigInt(CODE + forwarder.thread), HEADER_THREAD);
+  code.writeBigInt64LE(BigInt(CODE + forwarder.handler), HEADER_HANDLER);
+  forwarder.code.copy(code, CODE);
   const limit = loads.map((s) => s.offset).filter((offset) => offset > text.offset).reduce((a, b) => (b < a ? b : a), BigInt(elf.length));
   const after = at + BigInt(code.length);
   if (after > limit || elf.subarray(Number(end), Number(after)).some((byte) => byte !== 0)) {
-    throw new Error(`${file}: no room for the ${code.length}-byte entry stub after the executable segment`);
+    throw new Error(`${file}: no room for the ${code.length} bytes of the entry stub and native forwarding code after the executable segment`);
   }
   code.copy(elf, Number(at));
   elf.writeBigUInt64LE(after - text.offset, text.header + P_FILESZ);
   elf.writeBigUInt64LE(after - text.offset, text.header + P_MEMSZ);
-  elf.writeBigUInt64LE(text.vaddr + (at - text.offset), E_ENTRY);
+  elf.writeBigUInt64LE(vaddr(at), E_ENTRY);
   writeFileSync(file, elf);
 }
