@@ -9,22 +9,24 @@ import { bindingPaths, fallbackLine } from './internals.ts';
 import { keepAlive } from './keep-alive.ts';
 import {
   blockSignals, exitNow, ignoreSignal, isOpenDescriptor, nameMainThread, ownsTerminalForeground, setChildSubreaper,
-  setParentDeathSignal, spawn, startSignalThread, unblockSignals, EACCES, EISDIR, ENOENT, ENOEXEC, ENOTDIR, EPERM,
+  setParentDeathSignal, spawn, unblockSignals, EACCES, EISDIR, ENOENT, ENOEXEC, ENOTDIR, EPERM,
 } from './libc.ts';
 import { classify, openDescriptors, PROBE_LIMIT, type Descriptors } from './descriptors.ts';
 import { log, setLogFormat, setVerbose, verbose } from './log.ts';
 import { procState, type ProcState } from './procfs.ts';
 import { canListenToRealtime, onSignal } from './signal-events.ts';
-import { ALL_SIGNALS, initDisposition, signalName, SIGRTMIN, SIGUSR1 } from './signals.ts';
+import { ALL_SIGNALS, initDisposition, signalName, SIGRTMIN, SIGTERM, SIGUSR1 } from './signals.ts';
 import { spawnRequest } from './spawn-request.ts';
 import { Supervisor } from './supervisor.ts';
+import { startNativeForwarding } from './forwarder.ts';
+import { route, RUNNING } from './init-phases.ts';
 
 const STDIN = 0;
 
 export function runInit(options: InitOptions): void {
   // First, before any handler of pause's exists and before any line is
   // written: none may ever run on the main thread, SIGPIPE included.
-  const handled = blockHandledSignals();
+  blockHandledSignals();
   // Then: ps, pgrep and busybox ps know the process by this name (src/libc.ts).
   nameMainThread('pause');
   // Decided once: a /proc of another PID namespace is used for nothing, as if
@@ -45,12 +47,13 @@ export function runInit(options: InitOptions): void {
     const error = setParentDeathSignal(options.parentDeathSignal);
     if (error) fatal(`cannot set the parent death signal: ${getSystemErrorMessage(-error)}`);
   }
-  listen(supervisor);
+  const forwarded = listen(supervisor);
   reportInternals();
   const terminal = ownsTerminalForeground(STDIN) ? STDIN : null;
-  supervisor.started(startCommand(options.command, classify(descriptors.fds), terminal), terminal);
-  // After the spawn, so that the thread never takes the command's place under a task limit.
-  takeSignalsOnOwnThread(handled);
+  const pid = startCommand(options.command, classify(descriptors.fds), terminal);
+  supervisor.started(pid, terminal);
+  // After the spawn, so that its thread never takes the command's place under a task limit.
+  forwardNatively(supervisor, options, pid, forwarded);
   if (!descriptors.complete) warnNoProc(proc);
   keepAlive();
   // A zombie inherited from whoever exec'd pause announces itself with no
@@ -77,12 +80,14 @@ function becomeSubreaper(required: boolean): void {
   else verbose('registered as child subreaper', { required });
 }
 
-/** Gives each signal its init disposition. */
-function listen(supervisor: Supervisor): void {
+/** Gives each signal its init disposition; returns the signals listened to for forwarding. */
+function listen(supervisor: Supervisor): number[] {
+  const forwarded: number[] = [];
   for (const signo of ALL_SIGNALS) {
     switch (initDisposition(signo)) {
       case 'forward':
-        if (!onSignal(signo, supervisor.forwardThenReap)) ignoreSignal(signo);
+        if (onSignal(signo, supervisor.forwardThenReap)) forwarded.push(signo);
+        else ignoreSignal(signo);
         break;
       case 'reap':
         // Without it no exit is ever seen: fatal, before there is a command to lose.
@@ -100,6 +105,40 @@ function listen(supervisor: Supervisor): void {
     log('warn', fallbackLine('signal_wrap', `${consequence}; the others go through process.on`)
       ?? `this build cannot listen to real-time signals: ${consequence}`);
   }
+  return forwarded;
+}
+
+/**
+ * From the spawn on, the executable's native code sends each forwarded
+ * signal to the command as the kernel delivers it, from a thread of pause's
+ * own that waits for them as tini does (src/forwarder.ts): no event loop in
+ * between. After the spawn, so that it knows whom to signal; a signal that
+ * came before is sent by the listener, as then. Node's other threads block
+ * SIGUSR1 (the executable's --disable-sigusr1, so that it never starts the
+ * inspector): without the thread, the main thread must take SIGUSR1 itself,
+ * and one line says what that risks.
+ */
+function forwardNatively(supervisor: Supervisor, options: InitOptions, pid: number, forwarded: readonly number[]): void {
+  const sendAs = (signo: number): number => {
+    const where = route(RUNNING, signo, options.rewrite);
+    return where.kind === 'forward' ? where.signo : 0;
+  };
+  // The listener hears of a signal the code sent only to log it, or to start
+  // the grace period's clock at pause's own SIGTERM (src/init-phases.ts).
+  const tell = (signo: number): boolean => options.verbose || signo === SIGTERM;
+  const setUp = startNativeForwarding(options.processGroup ? -pid : pid, forwarded, sendAs, tell);
+  if (setUp.kind === 'listener') {
+    verbose(`signals are forwarded by the listener: ${setUp.why}`);
+    unblockSignals([SIGUSR1]);
+    return;
+  }
+  supervisor.forwardNatively(setUp.forwarding);
+  if (setUp.threadError === 0) {
+    verbose('signals are forwarded by native code', { signals: setUp.signals });
+    return;
+  }
+  unblockSignals([SIGUSR1]);
+  log('warn', `cannot start a thread to take signals (${getSystemErrorMessage(-setUp.threadError)}): a flood of SIGUSR1 may delay the command's exit being seen`);
 }
 
 /** One line if libc is reached through node:ffi for want of its binding; under --verbose, the path each binding took. */
@@ -141,7 +180,9 @@ function execFailureCode(errno: number): number {
  * as it is taken: a thread that takes a flood of them goes from one handler
  * straight to the next and never runs its own code, and for the main thread
  * that code is the loop that sees the child's exit. So the main thread blocks
- * them all, SIGUSR1 included, before any handler exists; returns them.
+ * them all, SIGUSR1 included, before any handler exists; the forwarding
+ * thread (src/forwarder.ts) is started with this mask, and takes them with
+ * rt_sigtimedwait instead of a handler.
  *
  * pause's own write to a pipe whose reader is gone must never signal the
  * command; a SIGPIPE that another process sends pause (`kill -PIPE`) is
@@ -152,10 +193,10 @@ function execFailureCode(errno: number): number {
  * so the main thread blocks SIGPIPE with the others, before any log line can
  * be written: its own SIGPIPE then stays pending on it, never delivered (standard
  * signals do not queue: one at most, whatever the number of writes), the write
- * fails with EPIPE and src/log.ts drops the line. A kill's SIGPIPE goes to one
- * of Node's other threads, which were started before this and leave it
- * unblocked (SigBlk in /proc/PID/task/TID/status); libuv's handler there passes
- * it to the loop like any signal. Nothing here needs /proc. The pending one is
+ * fails with EPIPE and src/log.ts drops the line. A kill's SIGPIPE is the
+ * process's: the forwarding thread takes it (or, before it has, one of Node's
+ * other threads, started before this and leaving it open) and forwards it like
+ * any signal. Nothing here needs /proc. The pending one is
  * not the command's: a new process starts with no pending signal, and its mask
  * comes from the spawn attributes (src/libc.ts). Until init mode's handlers
  * are in place SIGPIPE is ignored (Node sets that), so no earlier write, nor
@@ -163,27 +204,8 @@ function execFailureCode(errno: number): number {
  * later; test/init-own-writes.test.ts holds the pinned Node's threads to
  * taking a kill's.
  */
-function blockHandledSignals(): number[] {
-  const handled = ALL_SIGNALS.filter((signo) => ['forward', 'reap'].includes(initDisposition(signo)));
-  blockSignals(handled);
-  return handled;
-}
-
-/**
- * Node's other threads leave all the handled signals open but SIGUSR1, which
- * the executable's --disable-sigusr1 blocks in every thread (so that it never
- * starts the inspector). A thread of pause's own (src/libc.ts
- * startSignalThread) takes SIGUSR1, and the others with Node's threads; one
- * sent before it exists waits, pending, for it. It is named `pause` too (a
- * thread takes its maker's name; renaming it would take /proc, or the main
- * thread's own name for a moment). Without it (a task limit), the main
- * thread must take SIGUSR1 itself, and one line says what that risks.
- */
-function takeSignalsOnOwnThread(handled: readonly number[]): void {
-  const error = startSignalThread(handled);
-  if (error === 0) return;
-  unblockSignals([SIGUSR1]);
-  log('warn', `cannot start a thread to take signals (${getSystemErrorMessage(-error)}): a flood of SIGUSR1 may delay the command's exit being seen`);
+function blockHandledSignals(): void {
+  blockSignals(ALL_SIGNALS.filter((signo) => ['forward', 'reap'].includes(initDisposition(signo))));
 }
 
 /**

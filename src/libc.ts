@@ -6,7 +6,7 @@
 // A library opened with a null path resolves symbols of the process itself,
 // i.e. the glibc the executable was linked against.
 import { internalBinding } from './internals.ts';
-import { ALL_SIGNALS, SIGUSR1 } from './signals.ts';
+import { ALL_SIGNALS } from './signals.ts';
 
 // --- Constants, each with where it comes from (glibc 2.36 headers, Linux UAPI).
 /** <sys/wait.h>: return at once if no child has changed state. */
@@ -15,6 +15,11 @@ const WNOHANG = 1;
 const WSTOPPED = 2;
 /** <bits/types/idtype_t.h> via <sys/wait.h>: waitid's id is a pid. */
 const P_PID = 1;
+/** <bits/waitflags.h>: waitid reports exited children; with WNOWAIT, leaves them waitable (unreaped). */
+const WEXITED = 4;
+const WNOWAIT = 0x01000000;
+/** <bits/types/idtype_t.h>: waitid's id is ignored, any child. */
+const P_ALL = 0;
 /** <bits/types/siginfo_t.h>: 128 bytes; si_pid at 16 (after si_signo, si_errno, si_code and padding), x86-64 and arm64. */
 const SIGINFO_BYTES = 128;
 const SIGINFO_PID = 16;
@@ -193,6 +198,40 @@ export function reapOne(): WaitResult {
   }
 }
 
+const peekInfo = Buffer.alloc(SIGINFO_BYTES);
+
+/**
+ * waitid(P_ALL, WEXITED | WNOHANG | WNOWAIT): the pid of a child that has
+ * exited, left unreaped (its pid stays taken) for reapPid.
+ */
+export function peekExited(): { kind: 'exited'; pid: number } | { kind: 'none' } | { kind: 'no-children' } {
+  for (;;) {
+    peekInfo.fill(0); // with WNOHANG and no exit, waitid leaves si_pid as it was
+    const result = waitid(P_ALL, 0, peekInfo, WEXITED | WNOHANG | WNOWAIT);
+    const error = result === 0 ? 0 : lazyErrno;
+    if (result === 0) {
+      const pid = peekInfo.readInt32LE(SIGINFO_PID);
+      return pid === 0 ? { kind: 'none' } : { kind: 'exited', pid };
+    }
+    if (error === EINTR) continue;
+    if (error === ECHILD) return { kind: 'no-children' };
+    throw new Error(`waitid failed with errno ${error}`);
+  }
+}
+
+/** waitpid(pid, &status, WNOHANG) for a child peekExited found exited. */
+export function reapPid(pid: number): WaitResult {
+  for (;;) {
+    const reaped = c.waitpid(pid, statusBuffer, WNOHANG);
+    const error = reaped < 0 ? readErrno() : 0;
+    if (reaped > 0) return { kind: 'reaped', pid: reaped, status: statusBuffer.readInt32LE(0) };
+    if (reaped === 0) return { kind: 'none' };
+    if (error === EINTR) continue;
+    if (error === ECHILD) return { kind: 'no-children' };
+    throw new Error(`waitpid failed with errno ${error}`);
+  }
+}
+
 export function kill(pid: number, signo: number): Errno {
   return c.kill(pid, signo) === 0 ? 0 : readErrno();
 }
@@ -259,62 +298,77 @@ export function blockSignals(signals: readonly number[]): Errno {
   return changeThreadMask(SIG_BLOCK, signals);
 }
 
-/**
- * <pthread.h> (glibc, x86-64 and arm64): pthread_mutex_t is 40 and 48 bytes,
- * pthread_attr_t 56 and 64, pthread_t an unsigned long. Each gets 128 bytes of
- * one buffer: allocated off V8's heap (a buffer of more than 64 bytes always
- * is), so the addresses the new thread keeps never move.
- */
-const THREAD_SLOT_BYTES = 128;
-const THREAD_MUTEX = 0;
-const THREAD_ATTR = THREAD_SLOT_BYTES;
-const THREAD_ID = 2 * THREAD_SLOT_BYTES;
-/** Held for the life of the process: the signal thread's mutex must outlive it. */
-const signalThreadMemory: Buffer[] = [];
+// --- Memory and signal handlers, for src/forwarder.ts.
 
-const pthreadMutexLock = lazy<[mutex: bigint], number>('pthread_mutex_lock', ['pointer'], 'int32');
-const pthreadAttrInit = lazy<[attr: bigint], number>('pthread_attr_init', ['pointer'], 'int32');
-// glibc ≥ 2.32.
-const pthreadAttrSetsigmask = optional<[attr: bigint, set: Buffer], number>('pthread_attr_setsigmask_np', ['pointer', 'pointer'], 'int32');
-const pthreadAttrDestroy = lazy<[attr: bigint], number>('pthread_attr_destroy', ['pointer'], 'int32');
-const pthreadCreate = lazy<[thread: bigint, attr: bigint, start: bigint, arg: bigint], number>('pthread_create', ['pointer', 'pointer', 'pointer', 'pointer'], 'int32');
+/** <linux/auxvec.h>: the program's entry point, as the kernel (or ld.so run as a program) put it. */
+const AT_ENTRY = 9n;
+/**
+ * <bits/sigaction.h>: glibc's struct sigaction, the same on x86-64 and arm64:
+ * { sa_handler; sigset_t sa_mask; int sa_flags; void (*sa_restorer)(void); },
+ * 152 bytes. Only the handler and a flag are changed; the rest is kept as read.
+ */
+const SIGACTION_BYTES = 152;
+const SIGACTION_HANDLER = 0;
+const SIGACTION_FLAGS = 8 + SIGSET_BYTES;
+/** <bits/sigaction.h>: the handler takes (signo, siginfo_t *, ucontext_t *). */
+const SA_SIGINFO = 4;
+const memcpy = lazy<[to: bigint, from: Buffer, length: bigint], bigint>('memcpy', ['pointer', 'pointer', 'uint64'], 'pointer');
+const sigaction = lazy<[signo: number, act: Pointer, old: Pointer], number>('sigaction', ['int32', 'pointer', 'pointer'], 'int32');
+
+/** Where the executable's ELF entry point was loaded. */
+export function entryPoint(): bigint {
+  return getauxval(AT_ENTRY);
+}
+
+/** A copy of `length` bytes at `address`, which must be mapped readable. */
+export function readMemory(address: bigint, length: number): Buffer {
+  return ffi.toBuffer(address, length);
+}
+
+/** Copies `bytes` to `address`, which must be mapped writable. */
+export function writeMemory(address: bigint, bytes: Buffer): void {
+  memcpy(address, bytes, BigInt(bytes.length));
+}
+
+/** The address of a buffer's bytes: stable for a SharedArrayBuffer's, and for any Buffer off V8's heap. */
+export function addressOf(buffer: Buffer): bigint {
+  return ffi.getRawPointer(buffer);
+}
+
+/** The handler signo has now (sa_handler, or SIG_DFL's 0, SIG_IGN's 1); null when sigaction fails. */
+export function currentSignalHandler(signo: number): bigint | null {
+  const action = Buffer.alloc(SIGACTION_BYTES);
+  return sigaction(signo, null, action) === 0 ? action.readBigUInt64LE(SIGACTION_HANDLER) : null;
+}
 
 /**
- * Starts a thread of pause's own that runs no code of pause's and holds no
- * lock, and whose mask leaves open `signals` only: the kernel can always hand
- * them to a thread other than the main one, which may then block them all.
- * Its start routine is libc's own pthread_mutex_lock, on a mutex the main
- * thread has locked and never unlocks: it waits in the kernel for good, wakes
- * only to run the signal handlers (libuv's, installed with SA_RESTART, after
- * which the wait goes on) and ends with the process. Returns 0 or the error
- * number (EAGAIN under a task limit).
+ * Puts `handler`, an SA_SIGINFO handler, in place of signo's handler if that
+ * is `expected`, keeping the flags and mask (the ones libuv chose: SA_RESTART,
+ * every signal blocked while it runs). 0, ESRCH when the handler was another
+ * (left alone), or the errno of a failed sigaction.
  */
-export function startSignalThread(signals: readonly number[]): Errno {
-  const memory = Buffer.alloc(3 * THREAD_SLOT_BYTES);
-  const base = ffi.getRawPointer(memory);
-  const [mutex, attr, thread] = [base + BigInt(THREAD_MUTEX), base + BigInt(THREAD_ATTR), base + BigInt(THREAD_ID)];
-  const open = new Set(signals);
-  // Zeroed, the mutex is PTHREAD_MUTEX_INITIALIZER: a default mutex.
-  let error = pthreadMutexLock(mutex) || pthreadAttrInit(attr);
-  if (error) return error;
-  // glibc's own 32 and 33 (thread cancellation, set*id) are left open, as in every thread.
-  const closed = ALL_SIGNALS.filter((signo) => !open.has(signo) && signo !== 32 && signo !== 33);
-  const start = libc.getSymbol('pthread_mutex_lock');
-  const setSigmask = pthreadAttrSetsigmask();
-  if (setSigmask) {
-    error = setSigmask(attr, sigset(closed)) || pthreadCreate(thread, attr, start, mutex);
-  } else {
-    // glibc < 2.32 has no pthread_attr_setsigmask_np: a new thread starts with
-    // its creator's mask. The main thread blocks every handled signal, and
-    // Node's threads take all of them but SIGUSR1; so the main thread opens
-    // SIGUSR1 alone for the call, and the new thread keeps it open. (For
-    // those microseconds the main thread can take a SIGUSR1 itself.)
-    changeThreadMask(SIG_UNBLOCK, [SIGUSR1]);
-    error = pthreadCreate(thread, attr, start, mutex);
-    changeThreadMask(SIG_BLOCK, [SIGUSR1]);
-  }
-  pthreadAttrDestroy(attr);
-  if (error === 0) signalThreadMemory.push(memory);
+export function replaceSignalHandler(signo: number, expected: bigint, handler: bigint): Errno {
+  const action = Buffer.alloc(SIGACTION_BYTES);
+  if (sigaction(signo, null, action) !== 0) return lazyErrno;
+  if (action.readBigUInt64LE(SIGACTION_HANDLER) !== expected) return ESRCH;
+  action.writeBigUInt64LE(handler, SIGACTION_HANDLER);
+  action.writeInt32LE(action.readInt32LE(SIGACTION_FLAGS) | SA_SIGINFO, SIGACTION_FLAGS);
+  return sigaction(signo, action, null) === 0 ? 0 : lazyErrno;
+}
+
+/** pthread_t is an unsigned long (glibc, x86-64 and arm64). */
+const threadIds: Buffer[] = [];
+const pthreadCreate = lazy<[thread: Buffer, attr: null, start: bigint, arg: null], number>('pthread_create', ['pointer', 'pointer', 'pointer', 'pointer'], 'int32');
+
+/**
+ * Starts a thread that runs the code at `start` (a start routine that never
+ * returns) with the calling thread's signal mask. 0 or the error number
+ * (EAGAIN under a task limit).
+ */
+export function startThread(start: bigint): Errno {
+  const id = Buffer.alloc(POINTER_BYTES);
+  const error = pthreadCreate(id, null, start, null); // pthread_* return the error number itself
+  if (error === 0) threadIds.push(id);
   return error;
 }
 

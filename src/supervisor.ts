@@ -6,7 +6,8 @@ import { getSystemErrorMessage } from 'node:util';
 import type { InitOptions } from './cli.ts';
 import { exitStatus, graceLeft, GRACE_OVER, next, NO_CHILDREN, route, RUNNING, type Action, type Event, type Phase } from './init-phases.ts';
 import { stopAfterInternalError } from './internal-error.ts';
-import { exitNow, kill, reapOne, reclaimTerminalForeground, ESRCH } from './libc.ts';
+import type { NativeForwarding } from './forwarder.ts';
+import { exitNow, kill, peekExited, reapOne, reapPid, reclaimTerminalForeground, ESRCH, type WaitResult } from './libc.ts';
 import { log, verbose, type Fields } from './log.ts';
 import { processesLeft } from './procfs.ts';
 import { signalName, SIGKILL, SIGTERM } from './signals.ts';
@@ -27,6 +28,8 @@ export class Supervisor {
   private readonly procRoot: string | null;
   /** When pause got its first SIGTERM (performance.now()), if it did. */
   private stopAskedAt: number | undefined;
+  /** The native handler that sends signals before this listener hears of them (src/forwarder.ts), if any. */
+  private native: NativeForwarding | null = null;
 
   constructor(options: InitOptions, procRoot: string | null) {
     this.options = options;
@@ -39,9 +42,15 @@ export class Supervisor {
     this.terminal = terminal;
   }
 
+  /** From now on the native handler sends what it can; this listener, the rest. */
+  forwardNatively(native: NativeForwarding): void {
+    this.native = native;
+  }
+
   /** Listener for each signal that pause forwards: forwards it, then reaps (below). */
   readonly forwardThenReap = (signo: number): void => {
-    this.send(signo);
+    if (this.native?.tookOne(signo)) this.sent(signo);
+    else this.send(signo);
     if (signo === SIGTERM) this.stopAskedAt ??= performance.now();
     // libuv passes signals to JavaScript through a pipe and drops them when
     // the pipe is full, SIGCHLD included; reaping on every signal means a
@@ -57,7 +66,7 @@ export class Supervisor {
    */
   readonly reapAndMaybeExit = (): void => {
     for (;;) {
-      const result = reapOne();
+      const result = this.reapNext();
       if (result.kind === 'none') return;
       if (result.kind === 'no-children') {
         this.advance(NO_CHILDREN);
@@ -70,16 +79,47 @@ export class Supervisor {
     }
   };
 
+  /**
+   * One exited child, reaped. While the native handler may send to the
+   * command, the command is never reaped before the handler is disarmed:
+   * its pid would be free for reuse by a process outside pause's tree. So
+   * each exit is looked at first (left unreaped), and the one reaped is the
+   * one looked at.
+   */
+  private reapNext(): WaitResult {
+    if (!this.native?.armed) return reapOne();
+    const next = peekExited();
+    if (next.kind !== 'exited') return next;
+    if (next.pid === this.child) this.native.disarm();
+    return reapPid(next.pid);
+  }
+
   /** Listener for an exception nothing caught: src/internal-error.ts. */
-  readonly failed = (error: unknown): never => stopAfterInternalError(error, {
-    child: this.child,
-    end: this.phase.name === 'running' ? null : this.phase.end,
-    // As after the command's exit: an engine's stop clock may be running.
-    gracePeriodMs: graceLeft(this.options.gracePeriodMs, this.sinceStopMs()),
-    isPid1: this.isPid1,
-    procRoot: this.procRoot,
-    exitCode: (end) => exitStatus(end, this.options.remapExit).code,
-  });
+  readonly failed = (error: unknown): never => {
+    // Before the stop reaps the command (see reapNext).
+    this.native?.disarm();
+    return stopAfterInternalError(error, {
+      child: this.child,
+      end: this.phase.name === 'running' ? null : this.phase.end,
+      // As after the command's exit: an engine's stop clock may be running.
+      gracePeriodMs: graceLeft(this.options.gracePeriodMs, this.sinceStopMs()),
+      isPid1: this.isPid1,
+      procRoot: this.procRoot,
+      exitCode: (end) => exitStatus(end, this.options.remapExit).code,
+    });
+  };
+
+  /** What send says of a signal the native handler sent. */
+  private sent(signo: number): void {
+    if (!this.options.verbose) return;
+    const where = route(RUNNING, signo, this.options.rewrite);
+    if (where.kind === 'forward') verbose(`forwarded ${signalName(where.signo)} to ${this.commandTarget()}`, where.signo === signo ? {} : { received: signalName(signo) });
+  }
+
+  /** Whom signals go to, as log lines say it. */
+  private commandTarget(): string {
+    return this.options.processGroup ? `process group ${this.child}` : `pid ${this.child}`;
+  }
 
   private send(signo: number): void {
     const where = route(this.phase, signo, this.options.rewrite);
@@ -96,7 +136,7 @@ export class Supervisor {
     // The hot path ends here: the JavaScript runs interpreted (--jitless), so
     // log text is only built when it is going to be written.
     if (error === 0 && !this.options.verbose) return;
-    const to = processGroup ? `process group ${this.child}` : `pid ${this.child}`;
+    const to = this.commandTarget();
     const target = signalName(where.signo);
     if (error === 0) verbose(`forwarded ${target} to ${to}`, where.signo === signo ? {} : { received: signalName(signo) });
     // ESRCH: the child is ours until reaped, so only its group can be empty

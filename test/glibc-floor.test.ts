@@ -75,9 +75,10 @@ describe.skipIf(skip)(`in Debian 11 (${SUITE}), glibc 2.31`, () => {
     expect(await descriptorsOfLs(['/pause', '--'])).toBe(await descriptorsOfLs([]));
   });
 
-  // glibc 2.31 has no pthread_attr_setsigmask_np (2.32): pause's signal thread
-  // gets its mask by inheritance (src/libc.ts startSignalThread), and takes SIGUSR1.
-  it('SIGUSR1 is taken by pause\'s own signal thread, not the main one, and forwarded', async () => {
+  // The native forwarding code (scripts/native-forwarder.ts) on the oldest glibc
+  // pause supports: its thread, made by that glibc's pthread_create, waits for
+  // SIGUSR1 (SigBlk open in rt_sigtimedwait) and forwards it.
+  it('SIGUSR1 is taken by pause\'s own forwarding thread, not the main one, and forwarded', async () => {
     const [command, args] = inRoot(['/pause', '--', 'sh', '-c', 'trap "exit 7" USR1; echo ready; while :; do sleep 0.1; done']);
     const started = start(command, args);
     await waitFor('the command to be ready', () => started.stdout().includes('ready'));

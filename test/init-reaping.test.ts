@@ -135,6 +135,7 @@ describe('log', () => {
       'pause: registered as child subreaper required=false',
       "pause: Node's internal bindings ffi=internal signal_wrap=internal",
       `pause: started sleep pid=${child} pgid=${child} foreground=false`,
+      'pause: signals are forwarded by native code signals=53',
       `pause: forwarded SIGTERM to pid ${child}`,
       `pause: command exited pid=${child} signal=SIGTERM`,
       'pause: exiting code=143',

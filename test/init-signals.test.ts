@@ -81,13 +81,14 @@ test('SIGUSR1 is forwarded and opens no inspector port', async () => {
   expect(pause.stderr()).toBe('');
 });
 
-// src/init.ts blockHandledSignals and takeSignalsOnOwnThread: a main thread that took a flood of
+// src/init.ts blockHandledSignals and forwardNatively: a main thread that took a flood of
 // signals would run their handlers back to back and never the loop that sees
 // the child's exit (docs/design.md, "Signal floods"). Decided, not raced.
 test('the main thread blocks every signal pause listens to, and another thread takes each', async () => {
   const { pause } = await startReporter();
-  // pause makes its signal thread right after the spawn: the child may be ready first.
-  await waitFor("pause's signal thread (Node's 3 and its own)", () => taskIds(pause.pid).length >= 4);
+  // pause makes its forwarding thread right after the spawn: the child may be ready first.
+  // It blocks them too, but waits for them in rt_sigtimedwait, which SigBlk shows as open.
+  await waitFor("pause's forwarding thread (Node's 3 and its own)", () => taskIds(pause.pid).length >= 4);
   const mask = (tid: string) => BigInt(`0x${statusField(Number(tid), 'SigBlk') ?? 'x'}`);
   const bit = (signo: number) => 1n << BigInt(signo - 1);
   const others = taskIds(pause.pid).filter((tid) => tid !== String(pause.pid));

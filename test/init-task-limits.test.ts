@@ -67,7 +67,7 @@ describe.skipIf(skip)('RLIMIT_NPROC (prlimit --nproc, unprivileged uid)', () => 
     expect(result).toMatchObject({ code: 1, stderr: FORK_FAILED });
   });
 
-  // No room left for pause's own signal thread (src/init.ts takeSignalsOnOwnThread):
+  // No room left for pause's forwarding thread (src/init.ts forwardNatively):
   // the command runs, one line says what is weaker, SIGUSR1 still reaches it.
   it('4 tasks: the command runs; one warning, and SIGUSR1 is still forwarded', async () => {
     const [command, args] = asLimitedUser(4, ['--', 'perl', '-e', '$| = 1; print "ready\\n"; sleep 30']);

@@ -10,6 +10,11 @@ import { execFileSync } from 'node:child_process';
 import { isPauseModeReady } from './helpers/pid1.ts';
 
 const BOTH_INTERNAL = "pause: Node's internal bindings ffi=internal signal_wrap=internal\n";
+/** The verbose line of native forwarding (src/init.ts) for `count` signals. */
+const NATIVE = (count: number) => `pause: signals are forwarded by native code signals=${count}\n`;
+/** Every forwarded signal: 22 standard ones and the 31 real-time ones; the real-time ones need signal_wrap. */
+const ALL_FORWARDED = 53;
+const STANDARD_FORWARDED = 22;
 const NODE = join(ROOT, 'node_modules', `node-linux-${process.arch}`, 'bin', 'node');
 const TSX = join(ROOT, 'node_modules', 'tsx', 'dist', 'esm', 'index.mjs');
 
@@ -25,7 +30,7 @@ describe('the executable', () => {
   it('takes both internal bindings, in the shape it checks, and says so under --verbose only', async () => {
     const verbose = await run(PAUSE, ['--verbose', '--', 'sh', '-c', 'exit 3']);
     expect(verbose.code).toBe(3);
-    expect(unusual(verbose.stderr)).toBe(BOTH_INTERNAL);
+    expect(unusual(verbose.stderr)).toBe(BOTH_INTERNAL + NATIVE(ALL_FORWARDED));
     expect(await run(PAUSE, ['--', 'sh', '-c', 'exit 3'])).toMatchObject({ code: 3, stderr: '' });
   });
 });
@@ -55,7 +60,8 @@ describe('a build whose Node has moved its internals', () => {
     const result = await run(RESHAPED, ['--', 'sh', '-c', 'exit 3'], withBindings(bindings));
     expect(result).toMatchObject({ code: 3, stderr: line });
     const verbose = await run(RESHAPED, ['--verbose', '--', 'sh', '-c', 'exit 3'], withBindings(bindings));
-    expect(unusual(verbose.stderr)).toBe(`${line}pause: Node's internal bindings ${paths}\n`);
+    const forwarded = paths.includes('signal_wrap=internal') ? ALL_FORWARDED : STANDARD_FORWARDED;
+    expect(unusual(verbose.stderr)).toBe(`${line}pause: Node's internal bindings ${paths}\n${NATIVE(forwarded)}`);
   });
 
   it('pause mode, both reshaped: one line each, and SIGTERM still stops it', async () => {
@@ -89,17 +95,19 @@ describe('a build whose Node has moved its internals', () => {
 
   it('with nothing changed, takes both internal bindings', async () => {
     const verbose = await run(RESHAPED, ['--verbose', '--', 'true'], withBindings(''));
-    expect(unusual(verbose.stderr)).toBe(BOTH_INTERNAL);
+    expect(unusual(verbose.stderr)).toBe(BOTH_INTERNAL + NATIVE(ALL_FORWARDED));
   });
 });
 
 describe('the sources under a bare node (no --expose-internals)', () => {
-  it('run on node:ffi and process.on, with the real-time line only', async () => {
+  // node itself has no native forwarding code (scripts/entry-stub.ts puts it in pause's executable).
+  it('run on node:ffi and process.on, with the real-time line only; the listener forwards', async () => {
     const result = await run(NODE, ['--no-warnings', '--import', TSX, join(ROOT, 'src', 'main.ts'), '--verbose', '--', 'sh', '-c', 'exit 3']);
     expect(result.code).toBe(3);
     expect(unusual(result.stderr)).toBe([
       'pause: this build cannot listen to real-time signals: SIGRTMIN and above are ignored, not forwarded',
-      "pause: Node's internal bindings ffi=not exposed signal_wrap=not exposed\n",
+      "pause: Node's internal bindings ffi=not exposed signal_wrap=not exposed",
+      'pause: signals are forwarded by the listener: this executable has no native forwarding code\n',
     ].join('\n'));
   });
 });

@@ -77,7 +77,7 @@ export interface FloodOutcome {
   readonly mainBlocksRealtime: boolean | null;
 }
 
-/** A thread inside libuv's handler blocks everything but SIGKILL, SIGSTOP and glibc's two. */
+/** A thread inside a signal handler (libuv's, or pause's native one, which keeps libuv's sa_mask) blocks everything but SIGKILL, SIGSTOP and glibc's two. */
 const IN_HANDLER = 'fffffffe7ffbfeff';
 
 /** Whether the main thread of `pid` blocks SIGRTMIN (34), read between handlers; null if never seen outside one. */
@@ -95,7 +95,7 @@ export function threadState(pid: number): string {
   const threads = taskIds(pid).map((tid) => `${tid} ${readProc(`/proc/${pid}/task/${tid}/comm`)?.trim()} ` +
     ['State', 'SigBlk', 'SigPnd'].map((f) => `${f}=${statusField(Number(tid), f) ?? '?'}`).join(' ') +
     ` wchan=${readProc(`/proc/${pid}/task/${tid}/wchan`) ?? '?'}`);
-  // A thread in libuv's handler blocks everything; between two handlers its
+  // A thread in a signal handler blocks everything; between two handlers its
   // own mask shows: sampled, it says which signals the thread takes.
   const masks = taskIds(pid).map((tid) => {
     const seen = new Map<string, number>();

@@ -1,0 +1,131 @@
+// Init mode's forwarding, in native code: the executable's code
+// (scripts/native-forwarder.ts) sends each forwarded signal to the command as
+// the kernel delivers it, on a thread of pause's own that waits for them as
+// tini does, and the listener (src/supervisor.ts) hears only of what it must
+// (--verbose, SIGTERM) or of what the code did not send. This module finds
+// the code, fills the block it reads (src/forward-block.ts), puts its handler
+// in place of libuv's, starts the thread, and answers the listener's one
+// question: did the code send this one?
+//
+// Without the code (the sources under a plain node) there is no native
+// forwarding: the listener sends every signal, as it always has.
+import { BLOCK, CODE, HEADER_HANDLER, HEADER_MAGIC, HEADER_SLOT, HEADER_THREAD, MAGIC, TELL } from './forward-block.ts';
+import { addressOf, currentSignalHandler, entryPoint, readMemory, replaceSignalHandler, startThread, writeMemory, type Errno } from './libc.ts';
+import { SIGRTMAX } from './signals.ts';
+
+const INT32 = 4;
+const TARGET = BLOCK.TARGET / INT32;
+const IN_FLIGHT = BLOCK.IN_FLIGHT / INT32;
+const FORWARDED = BLOCK.FORWARDED / INT32;
+/** Held for the life of the process: the code reads the block until _exit. */
+const blocks: SharedArrayBuffer[] = [];
+
+export interface NativeForwarding {
+  /** For the listener of `signo`: true (once per send) when the code sent it; false: the listener must send it. */
+  tookOne(signo: number): boolean;
+  /** True until disarm. */
+  readonly armed: boolean;
+  /**
+   * Stops the code sending anything, and returns once no send is under way:
+   * after this the target may be reaped and its pid reused, and nothing of
+   * pause's will signal it.
+   */
+  disarm(): void;
+}
+
+export type ForwardingSetUp =
+  | { kind: 'native'; forwarding: NativeForwarding; signals: number; threadError: Errno }
+  | { kind: 'listener'; why: string };
+
+interface Code { readonly slot: bigint; readonly thread: bigint; readonly handler: bigint }
+
+/** Where the executable's code is, if it has the code these sources expect. */
+function locate(): Code | null {
+  const entry = entryPoint();
+  if (entry === 0n) return null;
+  const header = readMemory(entry + BigInt(HEADER_MAGIC), CODE - HEADER_MAGIC);
+  if (!header.subarray(0, MAGIC.length).equals(MAGIC)) return null;
+  const at = (offset: number) => entry + header.readBigInt64LE(offset - HEADER_MAGIC);
+  return { slot: at(HEADER_SLOT), thread: at(HEADER_THREAD), handler: at(HEADER_HANDLER) };
+}
+
+/** The kernel's 64-bit sigset of `signals` (signal n at bit n-1). */
+function kernelSigset(signals: Iterable<number>): bigint {
+  let set = 0n;
+  for (const signo of signals) set |= 1n << BigInt(signo - 1);
+  return set;
+}
+
+/**
+ * Arms the code for `target` (a pid, or -pgid under -g), puts its handler in
+ * place of libuv's for each of `signals`, whose listeners must already be
+ * installed (onSignal: libuv's handler is how the listener hears of a signal),
+ * and starts the thread. `sendAs`: what each signal is sent as (--rewrite), 0
+ * for none; `tell`: whether the listener hears of it once sent. The calling
+ * (main) thread must block every one of `signals`: the thread starts with its
+ * mask.
+ */
+export function startNativeForwarding(
+  target: number, signals: readonly number[], sendAs: (signo: number) => number, tell: (signo: number) => boolean,
+): ForwardingSetUp {
+  const code = locate();
+  if (!code) return { kind: 'listener', why: 'this executable has no native forwarding code' };
+  // A SharedArrayBuffer's memory never moves.
+  const shared = new SharedArrayBuffer(BLOCK.BYTES);
+  blocks.push(shared);
+  const bytes = Buffer.from(shared);
+  const words = new Int32Array(shared);
+  const told = new Set(signals.filter(tell));
+  for (const signo of signals) bytes[BLOCK.SEND_AS + signo] = sendAs(signo) | (told.has(signo) ? TELL : 0);
+  bytes.writeBigUInt64LE(kernelSigset(signals), BLOCK.WAIT_SET);
+  Atomics.store(words, TARGET, target);
+  const address = Buffer.alloc(8);
+  address.writeBigUInt64LE(addressOf(bytes));
+  writeMemory(code.slot, address);
+  const replaced = replaceHandlers(code.handler, signals, bytes);
+  if (replaced === 0) return { kind: 'listener', why: 'no signal handler could be replaced' };
+  const threadError = startThread(code.thread);
+  // Only with the thread there: a thread of Node's that runs the handler
+  // then stops taking these signals, and the thread takes them all. Without
+  // it, they go on landing on Node's threads.
+  if (threadError === 0) bytes.writeBigUInt64LE(kernelSigset(signals), BLOCK.BLOCK_SET);
+  return { kind: 'native', signals: replaced, threadError, forwarding: forwarding(words, told) };
+}
+
+/** Puts the code's handler in place of libuv's for `signals`; how many it replaced. */
+function replaceHandlers(handler: bigint, signals: readonly number[], bytes: Buffer): number {
+  // libuv has one handler for every signal: its address goes in CHAIN before
+  // any signal can reach the code. A signal with another handler keeps it.
+  const chain = signals.length ? currentSignalHandler(signals[0]!) : null;
+  if (chain === null || chain <= 1n) return 0; // SIG_DFL, SIG_IGN: not libuv's
+  bytes.writeBigUInt64LE(chain, BLOCK.CHAIN);
+  return signals.filter((signo) => replaceSignalHandler(signo, chain, handler) === 0).length;
+}
+
+function forwarding(words: Int32Array, told: ReadonlySet<number>): NativeForwarding {
+  const seen = new Int32Array(SIGRTMAX + 1);
+  let armed = true;
+  return {
+    get armed() {
+      return armed;
+    },
+    tookOne(signo) {
+      // Not told: the listener runs only for the ones the code did not send.
+      if (!told.has(signo)) return false;
+      // The code counts before it calls libuv's handler, which is what makes
+      // the listener run: its own count is already there.
+      if (Atomics.load(words, FORWARDED + signo) === seen[signo]) return false;
+      seen[signo] = (seen[signo]! + 1) | 0;
+      return true;
+    },
+    disarm() {
+      if (!armed) return;
+      armed = false;
+      Atomics.store(words, TARGET, 0);
+      // A send that counted itself in before the store may still be about
+      // to kill the target: wait it out. A kill takes microseconds; a thread
+      // preempted in between, a scheduler tick at most.
+      while (Atomics.load(words, IN_FLIGHT) !== 0);
+    },
+  };
+}
