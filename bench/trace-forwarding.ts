@@ -6,10 +6,9 @@
 // CLOCK_MONOTONIC, µs): `helper send` (bench/helper.c) runs PROGRAM with
 // `helper recv` as its command under a tracing instance of its own, then each
 // signal is followed through the events of the init's threads. For pause:
-// kill → libuv's handler starts (signal_deliver) → its write to the loop's
-// pipe → the main thread back from epoll → its kill of the child → the
-// child's sigwaitinfo returns. For a C init: kill → its sigtimedwait returns →
-// its kill → the child's. Tracing adds ≈0.5 µs per event: compare slices,
+// kill → its native handler starts on one of its threads (signal_deliver) →
+// the handler's kill of the child → the child's sigwaitinfo returns. For a C
+// init: kill → its sigtimedwait returns → its kill → the child's. Tracing adds ≈0.5 µs per event: compare slices,
 // not totals with `npm run bench`. Root; mounts tracefs if it is not mounted
 // (and leaves it so).
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -68,8 +67,12 @@ const hex = (n: number) => `0x${n.toString(16)}`;
 const killOf = (e: Event) => e.name === 'sys_kill' && e.rest.includes(`sig: ${hex(signo)})`);
 const target = (e: Event) => parseInt(/pid: 0x([0-9a-f]+)/.exec(e.rest)?.[1] ?? '', 16);
 const sends = events.filter((e) => e.comm === 'helper' && killOf(e));
+if (sends.length === 0) throw new Error(`no kill by helper in the trace (${events.length} events, ${trace.length} bytes)`);
 const init = target(sends[0]!);
-const child = target(events.find((e) => e.tid === init && killOf(e))!);
+// pause's kill is made by whichever of its threads took the signal.
+const NODE_THREADS = /^(pause|DelayedTaskSche|node-V8Worker|node-MainThread)$/;
+const initsKill = (e: Event) => killOf(e) && (e.tid === init || NODE_THREADS.test(e.comm)) && e.comm !== 'helper';
+const child = target(events.find((e) => initsKill(e) && target(e) !== init)!);
 const returns = (e: Event, tid: number, name: string) => e.tid === tid && e.name === name && e.rest.includes('->');
 
 /** The slices of one signal: the times of the marks after the sender's kill at index `from`, or null. */
@@ -82,23 +85,17 @@ function follow(from: number, marks: ((e: Event, state: { taker?: number }) => b
   return times.length > marks.length ? times.slice(1).map((t, i) => t - times[i]!) : null;
 }
 
-// A C init takes the signal with sigtimedwait in its only thread; pause runs libuv's handler on one of its
-// threads, which keep the names Node gives them (pause renames the main one before it makes its own).
-const NODE_THREADS = /^(pause|DelayedTaskSche|node-V8Worker|node-MainThread)$/;
+// A C init takes the signal with sigtimedwait in its only thread. pause takes it with rt_sigtimedwait on its
+// forwarding thread, or, the first time the kernel hands one to a thread of Node's, in its native handler there
+// (signal_deliver); its threads keep the names Node gives them, and its own is named `pause`, as its maker.
 const isNode = events.some((e) => e.tid === init && NODE_THREADS.test(e.comm));
-const marks = isNode
-  ? {
-    'kernel: kill → handler runs': (e: Event, s: { taker?: number }) => e.name === 'signal_deliver' && NODE_THREADS.test(e.comm) && e.rest.includes(`sig=${signo} `) && ((s.taker = e.tid), true),
-    'libuv handler: lock, write to the pipe': (e: Event, s: { taker?: number }) => e.tid === s.taker && e.name === 'sys_write' && e.rest.includes('count: 0x10'),
-    'main thread back from epoll': (e: Event) => (returns(e, init, 'sys_epoll_pwait') || returns(e, init, 'sys_epoll_wait')),
-    'read, JavaScript, FFI kill()': (e: Event) => e.tid === init && killOf(e),
-    'kernel: kill → child has it': (e: Event) => returns(e, child, 'sys_rt_sigtimedwait'),
-  }
-  : {
-    'kernel: kill → init has it': (e: Event) => returns(e, init, 'sys_rt_sigtimedwait'),
-    'init: its kill()': (e: Event) => e.tid === init && killOf(e),
-    'kernel: kill → child has it': (e: Event) => returns(e, child, 'sys_rt_sigtimedwait'),
-  };
+const ofInit = (e: Event) => e.tid === init || (isNode && NODE_THREADS.test(e.comm));
+const taken = (e: Event) => ofInit(e) && ((e.name === 'sys_rt_sigtimedwait' && e.rest.includes('->')) || (e.name === 'signal_deliver' && e.rest.includes(`sig=${signo} `)));
+const marks = {
+  'kernel: kill → the init has it': (e: Event, s: { taker?: number }) => taken(e) && ((s.taker = e.tid), true),
+  'init: its kill()': (e: Event, s: { taker?: number }) => e.tid === s.taker && killOf(e),
+  'kernel: kill → child has it': (e: Event) => returns(e, child, 'sys_rt_sigtimedwait'),
+};
 const slices = Object.keys(marks).map(() => [] as number[]);
 const takers = new Set<string>();
 for (const [i, e] of events.entries()) {
@@ -107,10 +104,10 @@ for (const [i, e] of events.entries()) {
   const got = follow(i, Object.values(marks).map((mark) => (ev: Event) => mark(ev, state)));
   if (!got) continue;
   got.forEach((v, j) => slices[j]!.push(v));
-  if (state.taker !== undefined) takers.add(events.find((ev) => ev.tid === state.taker)?.comm ?? String(state.taker));
+  if (state.taker !== undefined) takers.add(`${events.find((ev) => ev.tid === state.taker)?.comm ?? state.taker}${state.taker === init ? " (main thread)" : ""}`);
 }
 const totals = slices[0]!.map((_, i) => slices.reduce((sum, s) => sum + s[i]!, 0));
-process.stdout.write(`${positionals.join(' ')}, signal ${signo}: ${totals.length} of ${sends.length} signals followed${takers.size ? `; handler ran on: ${[...takers].join(', ')}` : ''}\n`);
+process.stdout.write(`${positionals.join(' ')}, signal ${signo}: ${totals.length} of ${sends.length} signals followed; taken by: ${[...takers].join(', ')}\n`);
 const row = (label: string, v: number[]) => `| ${label} | ${quantile(v, 0.5).toFixed(0)} | ${quantile(v, 0.9).toFixed(0)} |\n`;
 process.stdout.write('| slice | p50 (µs) | p90 (µs) |\n|---|---|---|\n');
 Object.keys(marks).forEach((label, j) => process.stdout.write(row(label, slices[j]!)));

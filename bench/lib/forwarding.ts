@@ -72,8 +72,16 @@ async function latenciesFromNode(argv: string[], count: number, signal: Forwarde
   }
 }
 
-/** Rounds of signals per init; the inits take turns, round by round. */
-export const ROUNDS = 4;
+/**
+ * Rounds of signals per init; the inits take turns, round by round. Each
+ * round is a new instance, and where its threads and its child land decides
+ * its latency more than the init does: a sender, init and child sharing a
+ * core forward in ≈7 µs, each wake-up across cores adds ≈12 µs on a VM's
+ * vCPUs, and an instance keeps its placement for its whole round
+ * (docs/benchmarks.md, "Where forwarding's time goes"). Eight rounds sample
+ * the placements for every init alike.
+ */
+export const ROUNDS = 8;
 
 /**
  * Latencies of `count` signals to each init of `argvs`, in ROUNDS rounds with
