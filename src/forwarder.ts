@@ -10,7 +10,9 @@
 // Without the code (the sources under a plain node) there is no native
 // forwarding: the listener sends every signal, as it always has.
 import { BLOCK, CODE, HEADER_HANDLER, HEADER_MAGIC, HEADER_SLOT, HEADER_THREAD, MAGIC, TELL } from './forward-block.ts';
-import { addressOf, currentSignalHandler, entryPoint, readMemory, replaceSignalHandler, startThread, writeMemory, type Errno } from './libc.ts';
+import {
+  addressOf, currentSignalAction, entryPoint, handlerOf, readMemory, setSignalAction, startThread, withSigInfoHandler, writeMemory, type Errno,
+} from './libc.ts';
 import { SIGRTMAX } from './signals.ts';
 
 const INT32 = 4;
@@ -92,14 +94,20 @@ export function startNativeForwarding(
   return { kind: 'native', signals: replaced, threadError, forwarding: forwarding(words, told) };
 }
 
-/** Puts the code's handler in place of libuv's for `signals`; how many it replaced. */
+/**
+ * Puts the code's handler in place of libuv's for `signals`; how many it
+ * replaced. Each of them has a libuv signal handle (onSignal), and libuv
+ * installs one handler, with the same flags and mask, for every signal: one
+ * sigaction to read it, one per signal to replace it.
+ */
 function replaceHandlers(handler: bigint, signals: readonly number[], bytes: Buffer): number {
-  // libuv has one handler for every signal: its address goes in CHAIN before
-  // any signal can reach the code. A signal with another handler keeps it.
-  const chain = signals.length ? currentSignalHandler(signals[0]!) : null;
-  if (chain === null || chain <= 1n) return 0; // SIG_DFL, SIG_IGN: not libuv's
+  const first = signals.length ? currentSignalAction(signals[0]!) : null;
+  const chain = first ? handlerOf(first) : 0n;
+  if (!first || chain <= 1n) return 0; // SIG_DFL, SIG_IGN: not libuv's
+  // Before any signal can reach the code: the handler it passes signals on to.
   bytes.writeBigUInt64LE(chain, BLOCK.CHAIN);
-  return signals.filter((signo) => replaceSignalHandler(signo, chain, handler) === 0).length;
+  const action = withSigInfoHandler(first, handler);
+  return signals.filter((signo) => setSignalAction(signo, action) === 0).length;
 }
 
 function forwarding(words: Int32Array, told: ReadonlySet<number>): NativeForwarding {

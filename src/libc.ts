@@ -335,24 +335,31 @@ export function addressOf(buffer: Buffer): bigint {
   return ffi.getRawPointer(buffer);
 }
 
-/** The handler signo has now (sa_handler, or SIG_DFL's 0, SIG_IGN's 1); null when sigaction fails. */
-export function currentSignalHandler(signo: number): bigint | null {
+/** signo's struct sigaction as it is now, or null when sigaction fails. */
+export function currentSignalAction(signo: number): Buffer | null {
   const action = Buffer.alloc(SIGACTION_BYTES);
-  return sigaction(signo, null, action) === 0 ? action.readBigUInt64LE(SIGACTION_HANDLER) : null;
+  return sigaction(signo, null, action) === 0 ? action : null;
+}
+
+/** The handler of an action currentSignalAction read (sa_handler: SIG_DFL is 0, SIG_IGN 1). */
+export function handlerOf(action: Buffer): bigint {
+  return action.readBigUInt64LE(SIGACTION_HANDLER);
 }
 
 /**
- * Puts `handler`, an SA_SIGINFO handler, in place of signo's handler if that
- * is `expected`, keeping the flags and mask (the ones libuv chose: SA_RESTART,
- * every signal blocked while it runs). 0, ESRCH when the handler was another
- * (left alone), or the errno of a failed sigaction.
+ * `action` with `handler`, an SA_SIGINFO handler, in place of its own, and
+ * the same flags and mask (for an action of libuv's: SA_RESTART, every
+ * signal blocked while the handler runs).
  */
-export function replaceSignalHandler(signo: number, expected: bigint, handler: bigint): Errno {
-  const action = Buffer.alloc(SIGACTION_BYTES);
-  if (sigaction(signo, null, action) !== 0) return lazyErrno;
-  if (action.readBigUInt64LE(SIGACTION_HANDLER) !== expected) return ESRCH;
-  action.writeBigUInt64LE(handler, SIGACTION_HANDLER);
-  action.writeInt32LE(action.readInt32LE(SIGACTION_FLAGS) | SA_SIGINFO, SIGACTION_FLAGS);
+export function withSigInfoHandler(action: Buffer, handler: bigint): Buffer {
+  const changed = Buffer.from(action);
+  changed.writeBigUInt64LE(handler, SIGACTION_HANDLER);
+  changed.writeInt32LE(changed.readInt32LE(SIGACTION_FLAGS) | SA_SIGINFO, SIGACTION_FLAGS);
+  return changed;
+}
+
+/** sigaction(signo, action, NULL): 0 or the errno. */
+export function setSignalAction(signo: number, action: Buffer): Errno {
   return sigaction(signo, action, null) === 0 ? 0 : lazyErrno;
 }
 
