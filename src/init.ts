@@ -132,7 +132,7 @@ function forwardNatively(supervisor: Supervisor, options: InitOptions, pid: numb
     unblockSignals([SIGUSR1]);
     return;
   }
-  supervisor.forwardNatively(setUp.forwarding);
+  supervisor.useNativeForwarding(setUp.forwarding);
   if (setUp.threadError === 0) {
     verbose('signals are forwarded by native code', { signals: setUp.signals });
     return;

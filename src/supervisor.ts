@@ -43,7 +43,7 @@ export class Supervisor {
   }
 
   /** From now on the native handler sends what it can; this listener, the rest. */
-  forwardNatively(native: NativeForwarding): void {
+  useNativeForwarding(native: NativeForwarding): void {
     this.native = native;
   }
 
