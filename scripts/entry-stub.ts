@@ -11,7 +11,7 @@
 // glibc runs the program's own constructors (OpenSSL's CPU probe among them)
 // and `main` after `_start`, so Node starts with an empty environment. The
 // strings stay where the kernel put them: pause reads them from there
-// (src/libc.ts, kernelEnvironment) and gives them to the command unchanged.
+// (src/kernel-environment.ts) and gives them to the command unchanged.
 // Only the dynamic loader, which runs before `_start`, still sees them.
 //
 // Where: in the zero padding between the end of the executable segment's

@@ -8,9 +8,10 @@ import { EXIT_CANNOT_EXECUTE, EXIT_INTERNAL, EXIT_NOT_FOUND } from './exit-codes
 import { bindingPaths, fallbackLine } from './internals.ts';
 import { keepAlive } from './keep-alive.ts';
 import {
-  blockSignals, exitNow, ignoreSignal, isOpenDescriptor, nameMainThread, ownsTerminalForeground, setChildSubreaper,
-  setParentDeathSignal, spawn, unblockSignals, EACCES, EISDIR, ENOENT, ENOEXEC, ENOTDIR, EPERM,
+  blockSignals, exitNow, ignoreSignal, nameMainThread, setChildSubreaper, setParentDeathSignal, unblockSignals,
+  EACCES, EISDIR, ENOENT, ENOEXEC, ENOTDIR, EPERM,
 } from './libc.ts';
+import { isOpenDescriptor, ownsTerminalForeground, spawn } from './libc-spawn.ts';
 import { classify, openDescriptors, PROBE_LIMIT, type Descriptors } from './descriptors.ts';
 import { log, setLogFormat, setVerbose, verbose } from './log.ts';
 import { procState, type ProcState } from './procfs.ts';
@@ -115,8 +116,11 @@ function listen(supervisor: Supervisor): number[] {
  * between. After the spawn, so that it knows whom to signal; a signal that
  * came before is sent by the listener, as then. Node's other threads block
  * SIGUSR1 (the executable's --disable-sigusr1, so that it never starts the
- * inspector): without the thread, the main thread must take SIGUSR1 itself,
- * and one line says what that risks.
+ * inspector): one sent before the thread exists waits, pending, for it.
+ * Without the thread (a task limit), the main thread must take SIGUSR1
+ * itself, and one line says what that risks. The thread is named `pause`
+ * too: a thread takes its maker's name (renaming it would take /proc, or the
+ * main thread's own name for a moment).
  */
 function forwardNatively(supervisor: Supervisor, options: InitOptions, pid: number, forwarded: readonly number[]): void {
   const sendAs = (signo: number): number => {
@@ -198,7 +202,7 @@ function execFailureCode(errno: number): number {
  * other threads, started before this and leaving it open) and forwards it like
  * any signal. Nothing here needs /proc. The pending one is
  * not the command's: a new process starts with no pending signal, and its mask
- * comes from the spawn attributes (src/libc.ts). Until init mode's handlers
+ * comes from the spawn attributes (src/libc-spawn.ts). Until init mode's handlers
  * are in place SIGPIPE is ignored (Node sets that), so no earlier write, nor
  * pause mode's, can raise one. The main thread must never unblock SIGPIPE
  * later; test/init-own-writes.test.ts holds the pinned Node's threads to

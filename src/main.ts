@@ -32,11 +32,11 @@ function main(): void {
   const argv = process.argv.slice(2);
   // Only init mode reads the environment, and Node never saw it (the entry
   // stub, scripts/entry-stub.ts): it is read from where the kernel put it,
-  // by libc.ts, which only the modes load. Without it the parse tells the
+  // by src/kernel-environment.ts, which only the modes load. Without it the parse tells the
   // mode, and every error of the command line.
   const parsed = parseArgs(argv, {});
   if (parsed.ok && parsed.value.mode === 'init') {
-    void import('./libc.ts').then((libc) => run(parseArgs(argv, environmentOf(libc.kernelEnvironment().entries))));
+    void import('./kernel-environment.ts').then((kernel) => run(parseArgs(argv, environmentOf(kernel.kernelEnvironment().entries))));
     return;
   }
   run(parsed);

@@ -1,7 +1,7 @@
 // What the command is spawned with: its argv, the descriptors it keeps, the
 // terminal it is given. Pure: which descriptors are whose is the caller's to say.
 import type { Descriptors } from './descriptors.ts';
-import type { SpawnRequest } from './libc.ts';
+import type { SpawnRequest } from './libc-spawn.ts';
 
 /** stdio is 0, 1 and 2: descriptors up to this one are closed or passed one by one. */
 const HIGHEST_STDIO = 2;

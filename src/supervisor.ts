@@ -7,7 +7,8 @@ import type { InitOptions } from './cli.ts';
 import { exitStatus, graceLeft, GRACE_OVER, next, NO_CHILDREN, route, RUNNING, type Action, type Event, type Phase } from './init-phases.ts';
 import { stopAfterInternalError } from './internal-error.ts';
 import type { NativeForwarding } from './forwarder.ts';
-import { exitNow, kill, peekExited, reapOne, reapPid, reclaimTerminalForeground, ESRCH, type WaitResult } from './libc.ts';
+import { reclaimTerminalForeground } from './libc-spawn.ts';
+import { exitNow, kill, peekExited, reapOne, reapPid, ESRCH, type WaitResult } from './libc.ts';
 import { log, verbose, type Fields } from './log.ts';
 import { processesLeft } from './procfs.ts';
 import { signalName, SIGKILL, SIGTERM } from './signals.ts';
@@ -28,7 +29,7 @@ export class Supervisor {
   private readonly procRoot: string | null;
   /** When pause got its first SIGTERM (performance.now()), if it did. */
   private stopAskedAt: number | undefined;
-  /** The native handler that sends signals before this listener hears of them (src/forwarder.ts), if any. */
+  /** The native code that sends signals before this listener hears of them (src/forwarder.ts), if any. */
   private native: NativeForwarding | null = null;
 
   constructor(options: InitOptions, procRoot: string | null) {
@@ -42,7 +43,7 @@ export class Supervisor {
     this.terminal = terminal;
   }
 
-  /** From now on the native handler sends what it can; this listener, the rest. */
+  /** From now on the native code sends what it can; this listener, the rest. */
   useNativeForwarding(native: NativeForwarding): void {
     this.native = native;
   }
@@ -80,8 +81,8 @@ export class Supervisor {
   };
 
   /**
-   * One exited child, reaped. While the native handler may send to the
-   * command, the command is never reaped before the handler is disarmed:
+   * One exited child, reaped. While the native code may send to the
+   * command, the command is never reaped before the code is disarmed:
    * its pid would be free for reuse by a process outside pause's tree. So
    * each exit is looked at first (left unreaped), and the one reaped is the
    * one looked at.
@@ -109,7 +110,7 @@ export class Supervisor {
     });
   };
 
-  /** What send says of a signal the native handler sent. */
+  /** What send says of a signal the native code sent. */
   private sent(signo: number): void {
     if (!this.options.verbose) return;
     const where = route(RUNNING, signo, this.options.rewrite);

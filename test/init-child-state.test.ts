@@ -1,4 +1,4 @@
-// Init mode: the child starts with a clean slate (src/libc.ts spawn): no
+// Init mode: the child starts with a clean slate (src/libc-spawn.ts spawn): no
 // signal ignored, blocked or caught, every descriptor pause inherited and
 // none of Node's (src/descriptors.ts), stdio untouched, and exactly the
 // environment and working directory pause got.
