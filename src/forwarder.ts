@@ -13,27 +13,12 @@ import { BLOCK, CODE, HEADER_HANDLER, HEADER_MAGIC, HEADER_SLOT, HEADER_THREAD, 
 import {
   addressOf, currentSignalAction, entryPoint, handlerOf, readMemory, setSignalAction, startThread, withSigInfoHandler, writeMemory, type Errno,
 } from './libc.ts';
-import { SIGRTMAX } from './signals.ts';
+import { nativeForwarding, type NativeForwarding } from './forward-count.ts';
 
 const INT32 = 4;
 const TARGET = BLOCK.TARGET / INT32;
-const IN_FLIGHT = BLOCK.IN_FLIGHT / INT32;
-const FORWARDED = BLOCK.FORWARDED / INT32;
 /** Held for the life of the process: the code reads the block until _exit. */
 const blocks: SharedArrayBuffer[] = [];
-
-export interface NativeForwarding {
-  /** For the listener of `signo`: true (once per send) when the code sent it; false: the listener must send it. */
-  tookOne(signo: number): boolean;
-  /** True until disarm. */
-  readonly armed: boolean;
-  /**
-   * Stops the code sending anything, and returns once no send is under way:
-   * after this the target may be reaped and its pid reused, and nothing of
-   * pause's will signal it.
-   */
-  disarm(): void;
-}
 
 export type ForwardingSetUp =
   | { kind: 'native'; forwarding: NativeForwarding; signals: number; threadError: Errno }
@@ -91,7 +76,7 @@ export function startNativeForwarding(
   // then stops taking these signals, and the thread takes them all. Without
   // it, they go on landing on Node's threads.
   if (threadError === 0) bytes.writeBigUInt64LE(kernelSigset(signals), BLOCK.BLOCK_SET);
-  return { kind: 'native', signals: replaced, threadError, forwarding: forwarding(words, told) };
+  return { kind: 'native', signals: replaced, threadError, forwarding: nativeForwarding(words, told) };
 }
 
 /**
@@ -108,32 +93,4 @@ function replaceHandlers(handler: bigint, signals: readonly number[], bytes: Buf
   bytes.writeBigUInt64LE(chain, BLOCK.CHAIN);
   const action = withSigInfoHandler(first, handler);
   return signals.filter((signo) => setSignalAction(signo, action) === 0).length;
-}
-
-function forwarding(words: Int32Array, told: ReadonlySet<number>): NativeForwarding {
-  const seen = new Int32Array(SIGRTMAX + 1);
-  let armed = true;
-  return {
-    get armed() {
-      return armed;
-    },
-    tookOne(signo) {
-      // Not told: the listener runs only for the ones the code did not send.
-      if (!told.has(signo)) return false;
-      // The code counts before it calls libuv's handler, which is what makes
-      // the listener run: its own count is already there.
-      if (Atomics.load(words, FORWARDED + signo) === seen[signo]) return false;
-      seen[signo] = (seen[signo]! + 1) | 0;
-      return true;
-    },
-    disarm() {
-      if (!armed) return;
-      armed = false;
-      Atomics.store(words, TARGET, 0);
-      // A send that counted itself in before the store may still be about
-      // to kill the target: wait it out. A kill takes microseconds; a thread
-      // preempted in between, a scheduler tick at most.
-      while (Atomics.load(words, IN_FLIGHT) !== 0);
-    },
-  };
 }

@@ -6,7 +6,7 @@ import { getSystemErrorMessage } from 'node:util';
 import type { InitOptions } from './cli.ts';
 import { exitStatus, graceLeft, GRACE_OVER, next, NO_CHILDREN, route, RUNNING, type Action, type Event, type Phase } from './init-phases.ts';
 import { stopAfterInternalError } from './internal-error.ts';
-import type { NativeForwarding } from './forwarder.ts';
+import type { NativeForwarding } from './forward-count.ts';
 import { reclaimTerminalForeground } from './libc-spawn.ts';
 import { exitNow, kill, peekExited, reapOne, reapPid, ESRCH, type WaitResult } from './libc.ts';
 import { log, verbose, type Fields } from './log.ts';
@@ -50,8 +50,9 @@ export class Supervisor {
 
   /** Listener for each signal that pause forwards: forwards it, then reaps (below). */
   readonly forwardThenReap = (signo: number): void => {
-    if (this.native?.tookOne(signo)) this.sent(signo);
-    else this.send(signo);
+    const took = this.native?.tookOne(signo) ?? 'not-sent';
+    if (took === 'sent') this.heard(signo);
+    else if (took === 'not-sent') this.send(signo);
     if (signo === SIGTERM) this.stopAskedAt ??= performance.now();
     // libuv passes signals to JavaScript through a pipe and drops them when
     // the pipe is full, SIGCHLD included; reaping on every signal means a
@@ -99,6 +100,7 @@ export class Supervisor {
   readonly failed = (error: unknown): never => {
     // Before the stop reaps the command (see reapNext).
     this.native?.disarm();
+    this.catchUp();
     return stopAfterInternalError(error, {
       child: this.child,
       end: this.phase.name === 'running' ? null : this.phase.end,
@@ -110,8 +112,21 @@ export class Supervisor {
     });
   };
 
+  /**
+   * The signals the native code sent whose word from libuv has not come yet:
+   * a command that dies of the SIGTERM it was sent can have its SIGCHLD read
+   * first. Heard now, before the command's exit is acted on: the grace period
+   * counts from pause's SIGTERM, and the log says it was forwarded.
+   */
+  private catchUp(): void {
+    for (const signo of this.native?.catchUp() ?? []) {
+      this.heard(signo);
+      if (signo === SIGTERM) this.stopAskedAt ??= performance.now();
+    }
+  }
+
   /** What send says of a signal the native code sent. */
-  private sent(signo: number): void {
+  private heard(signo: number): void {
     if (!this.options.verbose) return;
     const where = route(RUNNING, signo, this.options.rewrite);
     if (where.kind === 'forward') verbose(`forwarded ${signalName(where.signo)} to ${this.commandTarget()}`, where.signo === signo ? {} : { received: signalName(signo) });
@@ -153,6 +168,7 @@ export class Supervisor {
   }
 
   private commandExited(end: ChildEnd): void {
+    this.catchUp();
     verbose(`command exited`, { pid: this.child, ...describe(end) });
     // We gave the terminal to the child's group; take it back, so that
     // whatever pause or its parent does next is not in the background.

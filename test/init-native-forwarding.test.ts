@@ -77,6 +77,23 @@ describe('the executable', () => {
   });
 });
 
+// The code kills, then passes a told signal (SIGTERM) on to libuv; the
+// command dies of it and its SIGCHLD can reach the loop's pipe first (seen in
+// 1 of 150 runs before the supervisor caught up with the block at the exit).
+// Repeated: the log and the grace period's clock must have the SIGTERM every time.
+it('a SIGTERM the command dies of is logged as forwarded before its exit, every time', async () => {
+  for (let run = 0; run < 40; run++) {
+    const pause = start(PAUSE, ['--verbose', '--', 'sleep', '100']);
+    await waitFor('native forwarding', () => pause.stderr().includes('signals are forwarded by native code'));
+    process.kill(pause.pid, 'SIGTERM');
+    expect((await pause.exited).code).toBe(143);
+    const lines = pause.stderr().split('\n');
+    const forwarded = lines.findIndex((line) => line.startsWith('pause: forwarded SIGTERM to pid '));
+    expect(forwarded, `run ${run}:\n${pause.stderr()}`).toBeGreaterThan(-1);
+    expect(forwarded).toBeLessThan(lines.findIndex((line) => line.startsWith('pause: command exited')));
+  }
+});
+
 describe('a build whose main thread stops once the command runs', () => {
   const dir = mkdtempSync(join(tmpdir(), 'pause-stuck-'));
   const STAGED = 'pause-stuck-main-thread';
