@@ -161,17 +161,25 @@ export type WaitResult =
 
 const statusBuffer = Buffer.alloc(4);
 
-/** waitpid(-1, &status, WNOHANG): collect one exited child, if any. */
-export function reapOne(): WaitResult {
+/**
+ * waitpid(pid, &status, WNOHANG): collect the child `pid` if it has exited;
+ * with -1, any one exited child.
+ */
+export function reapPid(pid: number): WaitResult {
   for (;;) {
-    const pid = c.waitpid(-1, statusBuffer, WNOHANG);
-    const error = pid < 0 ? readErrno() : 0;
-    if (pid > 0) return { kind: 'reaped', pid, status: statusBuffer.readInt32LE(0) };
-    if (pid === 0) return { kind: 'none' };
+    const reaped = c.waitpid(pid, statusBuffer, WNOHANG);
+    const error = reaped < 0 ? readErrno() : 0;
+    if (reaped > 0) return { kind: 'reaped', pid: reaped, status: statusBuffer.readInt32LE(0) };
+    if (reaped === 0) return { kind: 'none' };
     if (error === EINTR) continue;
     if (error === ECHILD) return { kind: 'no-children' };
     throw new Error(`waitpid failed with errno ${error}`);
   }
+}
+
+/** Collect one exited child, if any. */
+export function reapOne(): WaitResult {
+  return reapPid(-1);
 }
 
 export const waitid = lazy<[idtype: number, id: number, info: Buffer, options: number], number>('waitid', ['int32', 'int32', 'pointer', 'int32'], 'int32');
@@ -179,7 +187,7 @@ const peekInfo = Buffer.alloc(SIGINFO_BYTES);
 
 /**
  * waitid(P_ALL, WEXITED | WNOHANG | WNOWAIT): the pid of a child that has
- * exited, left unreaped (its pid stays taken) for reapPid.
+ * exited, left unreaped (its pid stays taken) for reapPid to collect.
  */
 export function peekExited(): { kind: 'exited'; pid: number } | { kind: 'none' } | { kind: 'no-children' } {
   for (;;) {
@@ -193,19 +201,6 @@ export function peekExited(): { kind: 'exited'; pid: number } | { kind: 'none' }
     if (error === EINTR) continue;
     if (error === ECHILD) return { kind: 'no-children' };
     throw new Error(`waitid failed with errno ${error}`);
-  }
-}
-
-/** waitpid(pid, &status, WNOHANG) for a child peekExited found exited. */
-export function reapPid(pid: number): WaitResult {
-  for (;;) {
-    const reaped = c.waitpid(pid, statusBuffer, WNOHANG);
-    const error = reaped < 0 ? readErrno() : 0;
-    if (reaped > 0) return { kind: 'reaped', pid: reaped, status: statusBuffer.readInt32LE(0) };
-    if (reaped === 0) return { kind: 'none' };
-    if (error === EINTR) continue;
-    if (error === ECHILD) return { kind: 'no-children' };
-    throw new Error(`waitpid failed with errno ${error}`);
   }
 }
 
@@ -254,7 +249,7 @@ export function ignoreSignal(signo: number): Errno {
  * sigaddset, and able to name glibc's internal 32 and 33, which sigaddset and
  * sigfillset refuse.
  */
-export function sigset(signals: readonly number[], set = Buffer.alloc(SIGSET_BYTES)): Buffer {
+export function sigset(signals: readonly number[], set: Buffer<ArrayBufferLike> = Buffer.alloc(SIGSET_BYTES)): Buffer<ArrayBufferLike> {
   for (const signo of signals) set[(signo - 1) >> 3]! |= 1 << ((signo - 1) & 7);
   return set;
 }
