@@ -4,19 +4,22 @@
 // tini does, and the listener (src/supervisor.ts) hears only of what it must
 // (--verbose, SIGTERM) or of what the code did not send. This module finds
 // the code, fills the block it reads (src/forward-block.ts), puts its handler
-// in place of libuv's, starts the thread, and answers the listener's one
-// question: did the code send this one?
+// in place of libuv's, and starts the thread; src/forward-count.ts answers
+// the listener's one question: did the code send this one?
 //
 // Without the code (the sources under a plain node) there is no native
 // forwarding: the listener sends every signal, as it always has.
 import { BLOCK, CODE, HEADER_HANDLER, HEADER_MAGIC, HEADER_SLOT, HEADER_THREAD, MAGIC, TELL } from './forward-block.ts';
 import {
-  addressOf, currentSignalAction, entryPoint, handlerOf, readMemory, setSignalAction, startThread, withSigInfoHandler, writeMemory, type Errno,
+  addressOf, currentSignalAction, entryPoint, handlerOf, readMemory, setSignalAction, sigset, startThread, withSigInfoHandler, writeMemory,
+  type Errno,
 } from './libc.ts';
 import { nativeForwarding, type NativeForwarding } from './forward-count.ts';
 
 const INT32 = 4;
 const TARGET = BLOCK.TARGET / INT32;
+/** The kernel's sigset_t: 64 signals. */
+const KERNEL_SIGSET_BYTES = 8;
 /** Held for the life of the process: the code reads the block until _exit. */
 const blocks: SharedArrayBuffer[] = [];
 
@@ -34,13 +37,6 @@ function locate(): Code | null {
   if (!header.subarray(0, MAGIC.length).equals(MAGIC)) return null;
   const at = (offset: number) => entry + header.readBigInt64LE(offset - HEADER_MAGIC);
   return { slot: at(HEADER_SLOT), thread: at(HEADER_THREAD), handler: at(HEADER_HANDLER) };
-}
-
-/** The kernel's 64-bit sigset of `signals` (signal n at bit n-1). */
-function kernelSigset(signals: Iterable<number>): bigint {
-  let set = 0n;
-  for (const signo of signals) set |= 1n << BigInt(signo - 1);
-  return set;
 }
 
 /**
@@ -64,7 +60,8 @@ export function startNativeForwarding(
   const words = new Int32Array(shared);
   const told = new Set(signals.filter(tell));
   for (const signo of signals) bytes[BLOCK.SEND_AS + signo] = sendAs(signo) | (told.has(signo) ? TELL : 0);
-  bytes.writeBigUInt64LE(kernelSigset(signals), BLOCK.WAIT_SET);
+  // The kernel's sigset is glibc's first 64 bits: the same bit per signal.
+  const waitSet = sigset(signals, bytes.subarray(BLOCK.WAIT_SET, BLOCK.WAIT_SET + KERNEL_SIGSET_BYTES));
   Atomics.store(words, TARGET, target);
   const address = Buffer.alloc(8);
   address.writeBigUInt64LE(addressOf(bytes));
@@ -75,7 +72,7 @@ export function startNativeForwarding(
   // Only with the thread there: a thread of Node's that runs the handler
   // then stops taking these signals, and the thread takes them all. Without
   // it, they go on landing on Node's threads.
-  if (threadError === 0) bytes.writeBigUInt64LE(kernelSigset(signals), BLOCK.BLOCK_SET);
+  if (threadError === 0) waitSet.copy(bytes, BLOCK.BLOCK_SET);
   return { kind: 'native', signals: replaced, threadError, forwarding: nativeForwarding(words, told) };
 }
 
