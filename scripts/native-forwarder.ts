@@ -19,6 +19,11 @@
 //   first signal, each of Node's threads takes no more, and from then on the
 //   thread takes them all. BLOCK_SET stays empty if there is no thread (a
 //   task limit): then the handler goes on taking them where they land.
+//   That first signal is pause's own: once the thread runs, src/forwarder.ts
+//   queues one to each of Node's threads with si_code PRIME_CODE, and for
+//   that code the handler returns as soon as the mask is set. So no signal
+//   sent to pause wakes a thread of Node's (docs/benchmarks.md: on two cores,
+//   one such wake-up can move the child away from the thread for good).
 //
 // The body, for signal `sig` (src/forward-block.ts has the block's layout):
 //
@@ -55,7 +60,7 @@
 // function clobber, and no stack; the kernel restores every register when it
 // returns. Written here byte by byte, each instruction beside its encoding
 // (checked with GNU as and llvm-mc); test/entry-stub.test.ts holds the bytes.
-import { BLOCK, SEND_AS_SIGNAL, TELL } from '../src/forward-block.ts';
+import { BLOCK, PRIME_CODE, SEND_AS_SIGNAL, TELL } from '../src/forward-block.ts';
 
 /** <asm/unistd_64.h> and <asm-generic/unistd.h>. */
 const SYS_X86_64 = { rt_sigtimedwait: 128, kill: 62 } as const;
@@ -67,12 +72,17 @@ const SYS_AARCH64 = { rt_sigtimedwait: 137, kill: 129 } as const;
  */
 const UC_SIGMASK_X86_64 = 0x128;
 const UC_SIGMASK_AARCH64 = 40;
+/** <asm-generic/siginfo.h>: si_signo, si_errno, then si_code (both architectures). */
+const SIGINFO_CODE = 8;
 
 // The encodings below hold these offsets as immediates.
 if (BLOCK.IN_FLIGHT !== 4 || BLOCK.CHAIN !== 8 || BLOCK.WAIT_SET !== 16 || BLOCK.BLOCK_SET !== 24 || BLOCK.SEND_AS !== 32
-  || BLOCK.FORWARDED !== 112 || SEND_AS_SIGNAL !== 0x7f || TELL !== 0x80) {
+  || BLOCK.FORWARDED !== 112 || SEND_AS_SIGNAL !== 0x7f || TELL !== 0x80 || PRIME_CODE >= 0 || PRIME_CODE < -0xfff) {
   throw new Error('src/forward-block.ts moved a field: re-encode scripts/native-forwarder.ts');
 }
+
+/** An int32's four bytes, little-endian. */
+const int32 = (value: number): number[] => [value & 0xff, (value >> 8) & 0xff, (value >> 16) & 0xff, (value >>> 24) & 0xff];
 
 export interface NativeCode {
   readonly code: Buffer;
@@ -106,9 +116,12 @@ export function x86_64(at: bigint, slot: bigint): NativeCode {
     0x49, 0x89, 0xd0, //                       mov r8, rdx                ; ucontext
     0x48, 0x8b, 0x15, 0, 0, 0, 0, //           mov rdx, [rip + slot]      ; the block
     0x4d, 0x85, 0xc0, //                       test r8, r8
-    0x74, 0x0b, //                             jz body
+    0x74, 0x15, //                             jz body
     0x48, 0x8b, 0x42, BLOCK.BLOCK_SET, //      mov rax, [rdx + BLOCK_SET]
     0x49, 0x09, 0x80, UC_SIGMASK_X86_64 & 0xff, UC_SIGMASK_X86_64 >> 8, 0, 0, // or [r8 + uc_sigmask], rax
+    0x81, 0x7e, SIGINFO_CODE, ...int32(PRIME_CODE), // cmp dword [rsi + si_code], PRIME_CODE
+    0x75, 0x01, //                             jne body
+    0xc3, //                                   ret                        ; pause's own: the mask was all it was for
     // body:
     0x41, 0x89, 0xf9, //                       mov r9d, edi               ; sig
     0x8b, 0x02, //                             mov eax, [rdx]             ; TARGET
@@ -181,11 +194,15 @@ export function aarch64(at: bigint, slot: bigint): NativeCode {
     // handler:                                 (sig in w0, ucontext in x2)
     0xd503245f, //  bti c                       ; the kernel enters a handler as if by blr
     ...load(at + 0x4cn, 11), // adrp x11, slot; ldr x11, [x11, #:lo12:slot] ; the block
-    0xb40000a2, //  cbz x2, body
+    0xb4000122, //  cbz x2, body
     0xf9400d63, //  ldr x3, [x11, #BLOCK_SET]
     0xf9400044 | ((UC_SIGMASK_AARCH64 / 8) << 10), // ldr x4, [x2, #uc_sigmask]
     0xaa030084, //  orr x4, x4, x3
     0xf9000044 | ((UC_SIGMASK_AARCH64 / 8) << 10), // str x4, [x2, #uc_sigmask]
+    0xb9400025 | ((SIGINFO_CODE / 4) << 10), // ldr w5, [x1, #si_code]
+    0x310000bf | (-PRIME_CODE << 10), // cmn w5, #-PRIME_CODE     ; w5 == PRIME_CODE
+    0x54000041, //  b.ne body
+    0xd65f03c0, //  ret                         ; pause's own: the mask was all it was for
     // body:
     0x2a0003e9, //  mov w9, w0                  ; sig
     0xb9400162, //  ldr w2, [x11]               ; TARGET

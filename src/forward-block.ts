@@ -21,7 +21,7 @@ export const HEADER_THREAD = STUB_ROOM + 16;
 export const HEADER_HANDLER = STUB_ROOM + 24;
 export const CODE = STUB_ROOM + 32;
 /** Changes whenever the code or the block changes: an executable and sources of two versions never pair. */
-export const MAGIC = Buffer.from('pausefw2', 'latin1');
+export const MAGIC = Buffer.from('pausefw3', 'latin1');
 
 /**
  * The block, in bytes. The JavaScript reads and writes it with Atomics, the
@@ -49,3 +49,15 @@ export const BLOCK = {
 export const SEND_AS_SIGNAL = 0x7f;
 /** In a SEND_AS byte: once it is sent, call libuv's handler too, so that the listener hears of it. */
 export const TELL = 0x80;
+
+/**
+ * The si_code of the one signal pause queues to each of Node's threads at
+ * start-up (rt_tgsigqueueinfo), so that it blocks the forwarded signals
+ * before any arrives: the handler sees this code, lets the kernel install the
+ * mask, and sends nothing. Negative, as the kernel requires of a code queued
+ * to another thread; and no libc or kernel path uses it (theirs: SI_QUEUE -1
+ * to SI_DETHREAD -7, SI_ASYNCNL -60). Another process could queue it only by
+ * writing the siginfo itself, and would only get its signal dropped, which
+ * not sending it does as well. Within 12 bits: an AArch64 compare's immediate.
+ */
+export const PRIME_CODE = -0x600;

@@ -9,12 +9,13 @@
 //
 // Without the code (the sources under a plain node) there is no native
 // forwarding: the listener sends every signal, as it always has.
-import { BLOCK, CODE, HEADER_HANDLER, HEADER_MAGIC, HEADER_SLOT, HEADER_THREAD, MAGIC, TELL } from './forward-block.ts';
+import { BLOCK, CODE, HEADER_HANDLER, HEADER_MAGIC, HEADER_SLOT, HEADER_THREAD, MAGIC, PRIME_CODE, TELL } from './forward-block.ts';
 import {
-  addressOf, currentSignalAction, entryPoint, handlerOf, readMemory, setSignalAction, sigset, startThread, withSigInfoHandler, writeMemory,
-  type Errno,
+  addressOf, currentSignalAction, entryPoint, handlerOf, queueToOwnThread, readMemory, resolveThreadCalls, setSignalAction, sigset,
+  startThread, withSigInfoHandler, writeMemory, type Errno,
 } from './libc.ts';
 import { nativeForwarding, type NativeForwarding } from './forward-count.ts';
+import { SIGUSR1, SIGWINCH } from './signals.ts';
 
 const INT32 = 4;
 const TARGET = BLOCK.TARGET / INT32;
@@ -23,9 +24,23 @@ const KERNEL_SIGSET_BYTES = 8;
 /** Held for the life of the process: the code reads the block until _exit. */
 const blocks: SharedArrayBuffer[] = [];
 
-export type ForwardingSetUp =
-  | { kind: 'native'; forwarding: NativeForwarding; signals: number; threadError: Errno }
-  | { kind: 'listener'; why: string };
+/** What arming did: how many signals the code takes, the thread's error (0: it runs), how many of Node's threads were primed. */
+export interface ArmedForwarding { readonly forwarding: NativeForwarding; readonly signals: number; readonly threadError: Errno; readonly primed: number }
+
+/** Why the listener sends every signal. */
+export interface NoNativeForwarding { readonly kind: 'listener'; readonly why: string }
+
+/** The code in place, not yet sending: what armNativeForwarding needs. */
+export interface PreparedForwarding {
+  readonly kind: 'prepared';
+  readonly thread: bigint;
+  readonly bytes: Buffer;
+  readonly words: Int32Array;
+  readonly told: ReadonlySet<number>;
+  readonly waitSet: Buffer;
+  readonly replaced: readonly number[];
+  readonly nodeThreads: readonly number[];
+}
 
 interface Code { readonly slot: bigint; readonly thread: bigint; readonly handler: bigint }
 
@@ -40,17 +55,21 @@ function locate(): Code | null {
 }
 
 /**
- * Arms the code for `target` (a pid, or -pgid under -g), puts its handler in
- * place of libuv's for each of `signals`, whose listeners must already be
- * installed (onSignal: libuv's handler is how the listener hears of a signal),
- * and starts the thread. `sendAs`: what each signal is sent as (--rewrite), 0
- * for none; `tell`: whether the listener hears of it once sent. The calling
- * (main) thread must block every one of `signals`: the thread starts with its
- * mask.
+ * Before the spawn, all that does not need the command's pid: fills the
+ * block with no target (so the code passes every signal on to libuv's
+ * handler, as if it were not there), puts the code's handler in place of
+ * libuv's for each of `signals`, whose listeners must already be installed
+ * (onSignal: libuv's handler is how the listener hears of a signal), and
+ * resolves what arming calls. Arming is then a store, a thread and a system
+ * call per thread of Node's, so the code sends signals within a fraction of
+ * a millisecond of the spawn. `sendAs`: what each signal is sent as
+ * (--rewrite), 0 for none; `tell`: whether the listener hears of it once
+ * sent. `nodeThreads`: the tids of Node's other threads (none without a
+ * /proc of pause's own), each made to block `signals` once the thread runs.
  */
-export function startNativeForwarding(
-  target: number, signals: readonly number[], sendAs: (signo: number) => number, tell: (signo: number) => boolean,
-): ForwardingSetUp {
+export function prepareNativeForwarding(
+  signals: readonly number[], sendAs: (signo: number) => number, tell: (signo: number) => boolean, nodeThreads: readonly number[],
+): PreparedForwarding | NoNativeForwarding {
   const code = locate();
   if (!code) return { kind: 'listener', why: 'this executable has no native forwarding code' };
   // A SharedArrayBuffer's memory never moves.
@@ -62,32 +81,64 @@ export function startNativeForwarding(
   for (const signo of signals) bytes[BLOCK.SEND_AS + signo] = sendAs(signo) | (told.has(signo) ? TELL : 0);
   // The kernel's sigset is glibc's first 64 bits: the same bit per signal.
   const waitSet = sigset(signals, bytes.subarray(BLOCK.WAIT_SET, BLOCK.WAIT_SET + KERNEL_SIGSET_BYTES));
-  Atomics.store(words, TARGET, target);
   const address = Buffer.alloc(8);
   address.writeBigUInt64LE(addressOf(bytes));
   writeMemory(code.slot, address);
   const replaced = replaceHandlers(code.handler, signals, bytes);
-  if (replaced === 0) return { kind: 'listener', why: 'no signal handler could be replaced' };
-  const threadError = startThread(code.thread);
-  // Only with the thread there: a thread of Node's that runs the handler
-  // then stops taking these signals, and the thread takes them all. Without
-  // it, they go on landing on Node's threads.
-  if (threadError === 0) waitSet.copy(bytes, BLOCK.BLOCK_SET);
-  return { kind: 'native', signals: replaced, threadError, forwarding: nativeForwarding(words, told) };
+  if (replaced.length === 0) return { kind: 'listener', why: 'no signal handler could be replaced' };
+  resolveThreadCalls();
+  return { kind: 'prepared', thread: code.thread, bytes, words, told, waitSet, replaced, nodeThreads };
 }
 
 /**
- * Puts the code's handler in place of libuv's for `signals`; how many it
+ * After the spawn: the code sends to `target` (a pid, or -pgid under -g) from
+ * now on, and the thread starts. The calling (main) thread must block every
+ * forwarded signal: the thread starts with its mask.
+ */
+export function armNativeForwarding(prepared: PreparedForwarding, target: number): ArmedForwarding {
+  const { bytes, words, told, replaced } = prepared;
+  Atomics.store(words, TARGET, target);
+  const forwarding = nativeForwarding(words, told);
+  const threadError = startThread(prepared.thread);
+  // Only with the thread there: a thread of Node's that runs the handler
+  // then stops taking these signals, and the thread takes them all. Without
+  // it, they go on landing on Node's threads.
+  if (threadError !== 0) return { signals: replaced.length, threadError, primed: 0, forwarding };
+  prepared.waitSet.copy(bytes, BLOCK.BLOCK_SET);
+  return { signals: replaced.length, threadError, primed: prime(prepared.nodeThreads, replaced), forwarding };
+}
+
+/**
+ * Has each of `tids` (Node's threads, never the thread: it would take the
+ * signal in rt_sigtimedwait and send it) run the handler once, so that it
+ * blocks the forwarded signals before any is sent to pause: one signal each,
+ * queued to that thread alone with si_code PRIME_CODE, for which the handler
+ * only sets the mask. Otherwise each would take one forwarded signal first,
+ * and its wake-up can move the child to another core for good (on two cores,
+ * forwarding's latency then doubles: docs/benchmarks.md). SIGWINCH, whose
+ * default action is to be ignored, were a kernel or an emulator ever to lose
+ * the code; never SIGUSR1, which Node's threads block. How many were sent
+ * one; a thread that blocks the signal keeps it pending, and takes no
+ * forwarded signal either.
+ */
+function prime(tids: readonly number[], replaced: readonly number[]): number {
+  const signo = replaced.includes(SIGWINCH) ? SIGWINCH : replaced.find((s) => s !== SIGUSR1);
+  if (signo === undefined) return 0;
+  return tids.filter((tid) => queueToOwnThread(tid, signo, PRIME_CODE) === 0).length;
+}
+
+/**
+ * Puts the code's handler in place of libuv's for `signals`; the ones it
  * replaced. Each of them has a libuv signal handle (onSignal), and libuv
  * installs one handler, with the same flags and mask, for every signal: one
  * sigaction to read it, one per signal to replace it.
  */
-function replaceHandlers(handler: bigint, signals: readonly number[], bytes: Buffer): number {
+function replaceHandlers(handler: bigint, signals: readonly number[], bytes: Buffer): number[] {
   const first = signals.length ? currentSignalAction(signals[0]!) : null;
   const chain = first ? handlerOf(first) : 0n;
-  if (!first || chain <= 1n) return 0; // SIG_DFL, SIG_IGN: not libuv's
+  if (!first || chain <= 1n) return []; // SIG_DFL, SIG_IGN: not libuv's
   // Before any signal can reach the code: the handler it passes signals on to.
   bytes.writeBigUInt64LE(chain, BLOCK.CHAIN);
   const action = withSigInfoHandler(first, handler);
-  return signals.filter((signo) => setSignalAction(signo, action) === 0).length;
+  return signals.filter((signo) => setSignalAction(signo, action) === 0);
 }

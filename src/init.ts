@@ -8,18 +8,18 @@ import { EXIT_CANNOT_EXECUTE, EXIT_INTERNAL, EXIT_NOT_FOUND } from './exit-codes
 import { bindingPaths, fallbackLine } from './internals.ts';
 import { keepAlive } from './keep-alive.ts';
 import {
-  blockSignals, exitNow, ignoreSignal, nameMainThread, setChildSubreaper, setParentDeathSignal, unblockSignals,
+  blockSignals, exitNow, ignoreSignal, nameMainThread, setChildSubreaper, setParentDeathSignal, unblockSignals, waitid,
   EACCES, EISDIR, ENOENT, ENOEXEC, ENOTDIR, EPERM,
 } from './libc.ts';
 import { isOpenDescriptor, ownsTerminalForeground, spawn } from './libc-spawn.ts';
 import { classify, openDescriptors, PROBE_LIMIT, type Descriptors } from './descriptors.ts';
 import { log, setLogFormat, setVerbose, verbose } from './log.ts';
-import { procState, type ProcState } from './procfs.ts';
+import { otherThreads, procState, type ProcState } from './procfs.ts';
 import { canListenToRealtime, onSignal } from './signal-events.ts';
 import { ALL_SIGNALS, initDisposition, signalName, SIGRTMIN, SIGTERM, SIGUSR1 } from './signals.ts';
 import { spawnRequest } from './spawn-request.ts';
 import { Supervisor } from './supervisor.ts';
-import { startNativeForwarding } from './forwarder.ts';
+import { armNativeForwarding, prepareNativeForwarding, type NoNativeForwarding, type PreparedForwarding } from './forwarder.ts';
 import { route, RUNNING } from './init-phases.ts';
 
 const STDIN = 0;
@@ -50,11 +50,16 @@ export function runInit(options: InitOptions): void {
   }
   const forwarded = listen(supervisor);
   reportInternals();
+  const native = prepareForwarding(options, forwarded, procRoot);
+  // What runs right after the spawn is looked up before it (~35 µs each):
+  // until the main thread is back in its loop, a signal whose thread shares
+  // its core waits for it (docs/benchmarks.md).
+  waitid.resolve();
   const terminal = ownsTerminalForeground(STDIN) ? STDIN : null;
   const pid = startCommand(options.command, classify(descriptors.fds), terminal);
   supervisor.started(pid, terminal);
   // After the spawn, so that its thread never takes the command's place under a task limit.
-  forwardNatively(supervisor, options, pid, forwarded);
+  forwardNatively(supervisor, native, options.processGroup ? -pid : pid);
   if (!descriptors.complete) warnNoProc(proc);
   keepAlive();
   // A zombie inherited from whoever exec'd pause announces itself with no
@@ -113,8 +118,9 @@ function listen(supervisor: Supervisor): number[] {
  * From the spawn on, the executable's native code sends each forwarded
  * signal to the command as the kernel delivers it, from a thread of pause's
  * own that waits for them as tini does (src/forwarder.ts): no event loop in
- * between. After the spawn, so that it knows whom to signal; a signal that
- * came before is sent by the listener, as then. Node's other threads block
+ * between. Armed after the spawn, so that it knows whom to signal, with all
+ * else prepared before it; a signal that came before is sent by the
+ * listener, as then. Node's other threads block
  * SIGUSR1 (the executable's --disable-sigusr1, so that it never starts the
  * inspector): one sent before the thread exists waits, pending, for it.
  * Without the thread (a task limit), the main thread must take SIGUSR1
@@ -122,7 +128,27 @@ function listen(supervisor: Supervisor): number[] {
  * too: a thread takes its maker's name (renaming it would take /proc, or the
  * main thread's own name for a moment).
  */
-function forwardNatively(supervisor: Supervisor, options: InitOptions, pid: number, forwarded: readonly number[]): void {
+function forwardNatively(supervisor: Supervisor, native: PreparedForwarding | NoNativeForwarding, target: number): void {
+  if (native.kind === 'listener') {
+    verbose(`signals are forwarded by the listener: ${native.why}`);
+    unblockSignals([SIGUSR1]);
+    return;
+  }
+  const setUp = armNativeForwarding(native, target);
+  supervisor.useNativeForwarding(setUp.forwarding);
+  if (setUp.threadError === 0) {
+    verbose('signals are forwarded by native code', { signals: setUp.signals, nodeThreadsClosed: setUp.primed });
+    return;
+  }
+  unblockSignals([SIGUSR1]);
+  log('warn', `cannot start a thread to take signals (${getSystemErrorMessage(-setUp.threadError)}): a flood of SIGUSR1 may delay the command's exit being seen`);
+}
+
+/**
+ * Before the spawn: native forwarding's code in place of libuv's handlers,
+ * sending nothing until forwardNatively arms it (src/forwarder.ts).
+ */
+function prepareForwarding(options: InitOptions, forwarded: readonly number[], procRoot: string | null): PreparedForwarding | NoNativeForwarding {
   const sendAs = (signo: number): number => {
     const where = route(RUNNING, signo, options.rewrite);
     return where.kind === 'forward' ? where.signo : 0;
@@ -130,19 +156,8 @@ function forwardNatively(supervisor: Supervisor, options: InitOptions, pid: numb
   // The listener hears of a signal the code sent only to log it, or to start
   // the grace period's clock at pause's own SIGTERM (src/init-phases.ts).
   const tell = (signo: number): boolean => options.verbose || signo === SIGTERM;
-  const setUp = startNativeForwarding(options.processGroup ? -pid : pid, forwarded, sendAs, tell);
-  if (setUp.kind === 'listener') {
-    verbose(`signals are forwarded by the listener: ${setUp.why}`);
-    unblockSignals([SIGUSR1]);
-    return;
-  }
-  supervisor.useNativeForwarding(setUp.forwarding);
-  if (setUp.threadError === 0) {
-    verbose('signals are forwarded by native code', { signals: setUp.signals });
-    return;
-  }
-  unblockSignals([SIGUSR1]);
-  log('warn', `cannot start a thread to take signals (${getSystemErrorMessage(-setUp.threadError)}): a flood of SIGUSR1 may delay the command's exit being seen`);
+  // Node's threads, listed before the thread exists: it must not be among them.
+  return prepareNativeForwarding(forwarded, sendAs, tell, procRoot ? otherThreads(procRoot) : []);
 }
 
 /** One line if libc is reached through node:ffi for want of its binding; under --verbose, the path each binding took. */

@@ -103,6 +103,9 @@ export function spawn(request: SpawnRequest): SpawnResult {
   const actions = Buffer.alloc(FILE_ACTIONS_BYTES);
   const error = actionsInit(actions);
   if (error) return spawnFailure(error, 'posix_spawn_file_actions_init');
+  // Looked up now rather than at its call, after the command started: see
+  // runInit (src/init.ts) on the main thread's work right after the spawn.
+  actionsDestroy.resolve();
   try {
     const result = addFileActions(actions, request) ?? spawnWith(request.argv, actions, spawnAttributes());
     if (result.ok && request.foregroundFd !== null && addTcsetpgrp() === null) foregroundAfterSpawn(request.foregroundFd, result.pid);

@@ -19,7 +19,12 @@ const WNOWAIT = 0x01000000;
 const P_ALL = 0;
 /** <bits/types/siginfo_t.h>: 128 bytes; si_pid at 16 (after si_signo, si_errno, si_code and padding), x86-64 and arm64. */
 export const SIGINFO_BYTES = 128;
+const SIGINFO_SIGNO = 0;
+const SIGINFO_CODE = 8;
 export const SIGINFO_PID = 16;
+const SIGINFO_UID = 20;
+/** <asm/unistd_64.h> (x86-64), <asm-generic/unistd.h> (arm64): glibc has no wrapper for it. */
+const SYS_RT_TGSIGQUEUEINFO = process.arch === 'arm64' ? 240n : 297n;
 /** <asm-generic/errno-base.h> */
 export const EPERM = 1;
 export const ENOENT = 2;
@@ -101,14 +106,19 @@ export function bind<F>(name: string, args: CType[], result: CType): F {
  * Resolved on first call, each costing ~35 µs of start-up: what only the init
  * mode needs, or only on some of its paths, is never resolved otherwise.
  */
-export function lazy<A extends unknown[], R>(name: string, args: CType[], result: CType): (...a: A) => R {
+export function lazy<A extends unknown[], R>(name: string, args: CType[], result: CType): Lazy<A, R> {
   let resolved: ((...a: A) => R) | undefined;
-  return (...a) => {
-    const value = (resolved ??= bind<(...a: A) => R>(name, args, result))(...a);
+  const resolve = () => (resolved ??= bind<(...a: A) => R>(name, args, result));
+  const call = (...a: A): R => {
+    const value = resolve()(...a);
     lazyErrno = readErrno();
     return value;
   };
+  return Object.assign(call, { resolve: (): void => { resolve(); } });
 }
+
+/** A `lazy` function; `resolve()` pays for the look-up ahead of a first call that must be quick. */
+export type Lazy<A extends unknown[], R> = ((...a: A) => R) & { readonly resolve: () => void };
 
 /**
  * As `lazy`, for what an older glibc lacks: null when the symbol is not there
@@ -206,6 +216,25 @@ export function peekExited(): { kind: 'exited'; pid: number } | { kind: 'none' }
 
 export function kill(pid: number, signo: number): Errno {
   return c.kill(pid, signo) === 0 ? 0 : readErrno();
+}
+
+// syscall is variadic: its arguments are longs, passed as a fixed-argument
+// call's are on x86-64 and arm64 Linux.
+const syscall4 = lazy<[number: bigint, a1: bigint, a2: bigint, a3: bigint, a4: Buffer], bigint>('syscall', ['uint64', 'uint64', 'uint64', 'uint64', 'pointer'], 'uint64');
+
+/**
+ * rt_tgsigqueueinfo(getpid(), tid, signo, info) with si_code `code`: one
+ * signal queued to one of this process's own threads (the kernel checks that
+ * `tid` is in this thread group), with a code its handler can recognise.
+ */
+export function queueToOwnThread(tid: number, signo: number, code: number): Errno {
+  const info = Buffer.alloc(SIGINFO_BYTES);
+  info.writeInt32LE(signo, SIGINFO_SIGNO);
+  info.writeInt32LE(code, SIGINFO_CODE);
+  info.writeInt32LE(process.pid, SIGINFO_PID);
+  info.writeUInt32LE(process.getuid?.() ?? 0, SIGINFO_UID);
+  const result = syscall4(SYS_RT_TGSIGQUEUEINFO, BigInt(process.pid), BigInt(tid), BigInt(signo), info);
+  return result === 0n ? 0 : lazyErrno;
 }
 
 // prctl is variadic; called with integer arguments only, the fixed-argument
@@ -349,6 +378,12 @@ export function setSignalAction(signo: number, action: Buffer): Errno {
 /** pthread_t is an unsigned long (glibc, x86-64 and arm64). */
 const threadIds: Buffer[] = [];
 const pthreadCreate = lazy<[thread: Buffer, attr: null, start: bigint, arg: null], number>('pthread_create', ['pointer', 'pointer', 'pointer', 'pointer'], 'int32');
+
+/** Resolves what startThread and queueToOwnThread call, so that their first calls are quick. */
+export function resolveThreadCalls(): void {
+  pthreadCreate.resolve();
+  syscall4.resolve();
+}
 
 /**
  * Starts a thread that runs the code at `start` (a start routine that never

@@ -23,6 +23,15 @@ export function procState(procRoot = '/proc'): ProcState {
   return self === String(process.pid) ? 'own' : 'foreign';
 }
 
+/** The tids of this process's threads but the main one, from a /proc of its own; none if it cannot be read. */
+export function otherThreads(procRoot: string): number[] {
+  try {
+    return readdirSync(`${procRoot}/${process.pid}/task`).map(Number).filter((tid) => tid !== process.pid);
+  } catch {
+    return [];
+  }
+}
+
 /**
  * False only when the kernel's own lists (/proc/PID/task/TID/children) say
  * that pid has no child, and so no descendant: then nothing needs reading

@@ -1,7 +1,8 @@
 // Init mode's native forwarding (scripts/native-forwarder.ts, src/forwarder.ts):
 // pause's own thread waits for the forwarded signals as tini does and sends
-// them on without the event loop; a thread of Node's that the kernel hands one
-// to sends it from the handler, and stops taking them. Each test runs the
+// them on without the event loop; Node's threads block them from the start,
+// and one that the kernel hands a signal before that sends it from the
+// handler, and stops taking them. Each test runs the
 // built executable (or a test build of it) and reads the kernel's own view of
 // its threads in /proc.
 import { execFileSync } from 'node:child_process';
@@ -11,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readyPid, REPORTER } from './helpers/children.ts';
 import { PAUSE, ROOT } from './helpers/paths.ts';
-import { killTree, onCleanup, readProc, run, start, waitFor, type Started } from './helpers/process.ts';
+import { childrenOf, killTree, onCleanup, readProc, run, start, waitFor, type Started } from './helpers/process.ts';
 
 /** <asm/unistd_64.h>, <asm-generic/unistd.h>: what /proc/PID/task/TID/syscall names, and tgkill for perl. */
 const SYSCALLS = { x64: { rt_sigtimedwait: 128, futex: 202, tgkill: 234 }, arm64: { rt_sigtimedwait: 137, futex: 98, tgkill: 131 } }[arch() as 'x64' | 'arm64'];
@@ -19,11 +20,13 @@ const SYSCALLS = { x64: { rt_sigtimedwait: 128, futex: 202, tgkill: 234 }, arm64
 const SIGUSR2 = 12;
 /** A few of the forwarded signals, standard and real-time. */
 const SOME_FORWARDED = [1, 10, 12, 15, 28, 34, 40, 64];
+/** Node's own threads, as /proc names them: V8's worker and its delayed-task thread. */
+const NODE_THREAD = /^(node-|DelayedTaskSche)/;
 
 interface Reporting { readonly pause: Started; readonly child: number }
 
-async function startReporter(executable: string): Promise<Reporting> {
-  const pause = start(executable, ['--', 'perl', '-e', REPORTER]);
+async function startReporter(executable: string, flags: readonly string[] = []): Promise<Reporting> {
+  const pause = start(executable, [...flags, '--', 'perl', '-e', REPORTER]);
   const child = await waitFor('the child to be ready', () => readyPid(pause.stdout()));
   onCleanup(() => killTree(pause.pid));
   return { pause, child };
@@ -62,19 +65,42 @@ describe('the executable', () => {
     }
   });
 
-  it('a thread of Node\'s handed a signal sends it on, then blocks every forwarded signal', async () => {
-    const reporting = await startReporter(PAUSE);
+  // pause queues each of them one signal of its own (src/forwarder.ts's
+  // prime); without it they leave the signals open until the kernel hands
+  // them one, and no signal is sent here.
+  it('Node\'s threads block every forwarded signal from the start, before any is sent', async () => {
+    // --verbose: each signal the code sends is logged.
+    const reporting = await startReporter(PAUSE, ['--verbose']);
     const pid = reporting.pause.pid;
-    const worker = threads(pid).find((thread) => thread.name === 'node-V8Worker');
-    expect(worker).toBeDefined();
-    const tid = worker?.tid ?? 0;
-    expect(blocked(pid, tid) & bit(SIGUSR2)).toBe(0n);
-    // tgkill: the signal is this thread's alone, as the kernel may hand a
-    // process's signal to any thread that leaves it open.
-    execFileSync('perl', ['-e', `syscall(${SYSCALLS.tgkill}, ${pid}, ${tid}, ${SIGUSR2}) == 0 or die "tgkill: $!"`]);
+    const nodes = threads(pid).filter((thread) => NODE_THREAD.test(thread.name));
+    expect(nodes.length).toBeGreaterThan(0);
+    for (const { tid, name } of nodes) {
+      await waitFor(`${name} to block the forwarded signals`, () => SOME_FORWARDED.every((signo) => (blocked(pid, tid) & bit(signo)) !== 0n));
+    }
+    // pause's own signal (SIGWINCH) is not the command's: a signal sent
+    // after it is the first one forwarded.
+    process.kill(pid, SIGUSR2);
     await waitForReport(reporting, SIGUSR2);
-    await waitFor('the worker to block the forwarded signals', () => SOME_FORWARDED.every((signo) => (blocked(pid, tid) & bit(signo)) !== 0n));
+    expect(reporting.pause.stderr().split('\n').filter((line) => line.startsWith('pause: forwarded'))).toEqual([`pause: forwarded SIGUSR2 to pid ${reporting.child}`]);
   });
+});
+
+// The handler's own path: with a /proc of another PID namespace pause reads
+// no thread list, so Node's threads are not primed and take signals until
+// their first. tgkill: the signal is that thread's alone, as the kernel may
+// hand a process's signal to any thread that leaves it open.
+it('unprimed (a /proc not its own), a thread of Node\'s handed a signal sends it on, then blocks every forwarded signal', async () => {
+  const unshared = start('unshare', ['--pid', '--fork', PAUSE, '--', 'perl', '-e', REPORTER]);
+  onCleanup(() => killTree(unshared.pid));
+  const child = await waitFor('the child to be ready', () => readyPid(unshared.stdout()));
+  const [pid = 0] = childrenOf(unshared.pid);
+  const worker = threads(pid).find((thread) => thread.name === 'node-V8Worker');
+  expect(worker).toBeDefined();
+  const tid = worker?.tid ?? 0;
+  expect(blocked(pid, tid) & bit(SIGUSR2)).toBe(0n);
+  execFileSync('perl', ['-e', `syscall(${SYSCALLS.tgkill}, ${pid}, ${tid}, ${SIGUSR2}) == 0 or die "tgkill: $!"`]);
+  await waitForReport({ pause: unshared, child }, SIGUSR2);
+  await waitFor('the worker to block the forwarded signals', () => SOME_FORWARDED.every((signo) => (blocked(pid, tid) & bit(signo)) !== 0n));
 });
 
 // The code kills, then passes a told signal (SIGTERM) on to libuv; the

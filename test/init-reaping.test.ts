@@ -135,7 +135,8 @@ describe('log', () => {
       'pause: registered as child subreaper required=false',
       "pause: Node's internal bindings ffi=internal signal_wrap=internal",
       `pause: started sleep pid=${child} pgid=${child} foreground=false`,
-      'pause: signals are forwarded by native code signals=53',
+      // Node's two threads (V8's worker, its delayed-task thread) block them from the start.
+      'pause: signals are forwarded by native code signals=53 nodeThreadsClosed=2',
       `pause: forwarded SIGTERM to pid ${child}`,
       `pause: command exited pid=${child} signal=SIGTERM`,
       'pause: exiting code=143',

@@ -10,8 +10,10 @@ import { execFileSync } from 'node:child_process';
 import { isPauseModeReady } from './helpers/pid1.ts';
 
 const BOTH_INTERNAL = "pause: Node's internal bindings ffi=internal signal_wrap=internal\n";
+/** Node's own threads, each made to block the forwarded signals: V8's one worker (--v8-pool-size=1) and its delayed-task thread. */
+const NODE_THREADS = 2;
 /** The verbose line of native forwarding (src/init.ts) for `count` signals. */
-const NATIVE = (count: number) => `pause: signals are forwarded by native code signals=${count}\n`;
+const NATIVE = (count: number) => `pause: signals are forwarded by native code signals=${count} nodeThreadsClosed=${NODE_THREADS}\n`;
 /** Every forwarded signal: 22 standard ones and the 31 real-time ones; the real-time ones need signal_wrap. */
 const ALL_FORWARDED = 53;
 const STANDARD_FORWARDED = 22;
