@@ -8,7 +8,10 @@
  *                        run PROG (an init whose command is `helper recv`) with
  *                        its stdout on a pipe, wait for "ready", then N times:
  *                        read CLOCK_MONOTONIC, kill(PROG, SIGNO), read the
- *                        child's stamp, print the difference in ns. Then
+ *                        child's stamp, print the difference in ns. The first
+ *                        goes at once, while PROG may still be starting; then
+ *                        a pause of SETTLE_MS, so that the rest measure
+ *                        forwarding alone, not what is left of start-up. Then
  *                        SIGTERM to PROG, and SIGKILL if it is not gone in 5 s.
  *                        The sender is C so that no garbage collector of the
  *                        bench's own runs between its clock and its kill.
@@ -115,6 +118,9 @@ static int read_line(int fd, char *line, size_t size, int timeout_ms) {
   }
 }
 
+/* Longer than any init's start-up after its child is ready (pause: under 1 ms). */
+#define SETTLE_MS 20
+
 static int send_loop(int count, int signo, char **argv) {
   int out[2];
   if (pipe(out) != 0) return 1;
@@ -147,6 +153,7 @@ static int send_loop(int count, int signo, char **argv) {
       break;
     }
     latency[done] = atoll(line) - sent;
+    if (done == 0) usleep(SETTLE_MS * 1000);
   }
   for (int i = 0; i < done && !failed; i++) printf("%lld\n", latency[i]);
   free(latency);

@@ -12,7 +12,7 @@ import { cpus, loadavg, release } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildCPause, buildHelper } from './lib/helper.ts';
-import { forwardingFigure } from './lib/forwarding.ts';
+import { forwardingFigure, pinnedForwardingFigure } from './lib/forwarding.ts';
 import { idleFigures } from './lib/idle.ts';
 import { imageFigure } from './lib/image.ts';
 import { ensureFloor, findPrograms } from './lib/programs.ts';
@@ -89,9 +89,13 @@ await step('1', 'start-up', () => startupFigures(programs, sizes.startRuns, help
 if (only.has('2') || only.has('3')) only.add('2');
 await step('2', `idle: ${sizes.instances} instances each, ${sizes.windowS} s`, () => idleFigures(programs, sizes.instances, sizes.windowS));
 // Forwarding before the storms: 10,000 exiting processes leave the kernel busy for a while.
-await step('5', `forwarding: ${sizes.signals} signals each, SIGUSR1 then SIGUSR2`, async () => [
+await step('5', `forwarding: ${sizes.signals} signals each, SIGUSR1 then SIGUSR2; then pinned`, async () => [
   await forwardingFigure(programs, sizes.signals, helper, 'SIGUSR1'),
   await forwardingFigure(programs, sizes.signals, helper, 'SIGUSR2'),
+  ...helper ? [
+    await pinnedForwardingFigure(programs, sizes.signals / 2, helper, 'SIGUSR1'),
+    await pinnedForwardingFigure(programs, sizes.signals / 2, helper, 'SIGUSR2'),
+  ] : [],
 ]);
 await step('4', `reaping: ${sizes.stormRuns} storms of ${sizes.orphans} orphans each`, () => reapingFigures(programs, sizes.stormRuns, sizes.orphans, helper));
 await step('6', 'image', async () => [await imageFigure()]);

@@ -3,6 +3,7 @@
 // process.hrtime). One signal at a time: the next is sent once the last was
 // received, so none merge. Two signals because a Node init may route them
 // differently: Node blocks SIGUSR1 in its own threads (--disable-sigusr1).
+import { readFileSync } from 'node:fs';
 import { receiverCommand } from './helper.ts';
 import { launch, stop } from './processes.ts';
 import { initSubjects, type Program } from './programs.ts';
@@ -36,11 +37,11 @@ const NUMBERS: Record<ForwardedSignal, number> = { SIGUSR1: 10, SIGUSR2: 12 };
  * Latencies in µs of `count` `signal`s sent to `argv` (an init running the
  * receiver): by `helper send` when there is a helper, else from here.
  */
-async function latencies(argv: string[], count: number, helper: string | null, signal: ForwardedSignal): Promise<number[]> {
+async function latencies(argv: string[], count: number, helper: string | null, signal: ForwardedSignal, senderPrefix: readonly string[] = []): Promise<number[]> {
   if (helper) {
     // Started with launch(), so that a bench that stops mid-way kills the
     // sender with the init and child it started.
-    const sender = launch([helper, 'send', String(count), String(NUMBERS[signal]), ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const sender = launch([...senderPrefix, helper, 'send', String(count), String(NUMBERS[signal]), ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     sender.stdout?.on('data', (chunk: Buffer) => { out += chunk.toString(); });
@@ -65,6 +66,7 @@ async function latenciesFromNode(argv: string[], count: number, signal: Forwarde
       const sent = process.hrtime.bigint();
       process.kill(pid, signal);
       micros.push(Number(BigInt(await next(2_000)) - sent) / 1e3);
+      if (i === 0) await new Promise((resolve) => setTimeout(resolve, SETTLE_MS)); // as helper.c does
     }
     return micros;
   } finally {
@@ -89,13 +91,26 @@ export const ROUNDS = 8;
  * Taking turns spreads whatever else the machine is doing (the storms of
  * figure 4 leave work behind them) over every init alike.
  */
-export async function latenciesTakingTurns(argvs: string[][], count: number, helper: string | null, signal: ForwardedSignal = 'SIGUSR1'): Promise<number[][][]> {
+export async function latenciesTakingTurns(
+  argvs: string[][], count: number, helper: string | null, signal: ForwardedSignal = 'SIGUSR1', senderPrefix: readonly string[] = [],
+): Promise<number[][][]> {
   const samples = argvs.map(() => [] as number[][]);
   for (let round = 0; round < ROUNDS; round++) {
-    for (const [i, argv] of argvs.entries()) samples[i]?.push(await latencies(argv, Math.ceil(count / ROUNDS), helper, signal));
+    for (const [i, argv] of argvs.entries()) samples[i]?.push(await latencies(argv, Math.ceil(count / ROUNDS), helper, signal, senderPrefix));
   }
   return samples;
 }
+
+/**
+ * Each round's first signal is sent as soon as CHILD is ready, while the init
+ * may still be starting (pause's main thread goes on for ≈0.2 ms after the
+ * spawn, and on a shared core the thread waits for it): a start-up cost,
+ * shown apart. helper.c waits 20 ms after it, so the rest measure forwarding.
+ */
+const FIRST_APART = 'p50 and p99 leave out each round\'s first signal, sent as soon as CHILD is ready, while the init may still be finishing its start-up (the C sender then waits 20 ms); "first signal" is the median of those.';
+const SETTLE_MS = 20;
+const afterFirst = (rounds: number[][] = []): number[][] => rounds.map((round) => round.slice(1));
+const firsts = (rounds: number[][] = []): number[][] => rounds.map((round) => round.slice(0, 1));
 
 /** The quantile over all samples, with the range of the same quantile over each round. */
 function quantileStat(rounds: number[][], q: number): Stat {
@@ -110,12 +125,69 @@ export async function forwardingFigure(programs: Program[], count: number, helpe
   const rows: Row[] = subjects.map((subject, i) => ({
     program: subject.program.id,
     label: subject.label.replace(receiver.join(' '), 'CHILD'),
-    values: { p50: quantileStat(samples[i] ?? [], 0.5), p99: quantileStat(samples[i] ?? [], 0.99) },
+    values: { p50: quantileStat(afterFirst(samples[i]), 0.5), p99: quantileStat(afterFirst(samples[i]), 0.99), first: quantileStat(firsts(samples[i]), 0.5) },
   }));
   return {
     id: signal === 'SIGUSR1' ? '5' : '5b', title: `Signal forwarding: ${signal} to the init, until its child has it`,
-    method: `${count} signals, one at a time, sent with kill(2) after reading CLOCK_MONOTONIC ${helper ? 'by `bench/helper.c send`' : 'from the bench (Node)'}, in ${ROUNDS} rounds with the programs taking turns (a new init each round); CHILD is ${helper ? '`bench/helper.c recv` (sigwaitinfo, then clock_gettime)' : 'perl with Time::HiRes (a %SIG handler: perl\'s deferred signals add their own delay)'}, the same for every program. Not PID 1. The range is of the same percentile over each round. The Node floor does not forward: not shown.`,
-    metrics: [{ key: 'p50', label: 'p50', unit: 'µs' }, { key: 'p99', label: 'p99', unit: 'µs' }],
+    method: `${count} signals, one at a time, sent with kill(2) after reading CLOCK_MONOTONIC ${helper ? 'by `bench/helper.c send`' : 'from the bench (Node)'}, in ${ROUNDS} rounds with the programs taking turns (a new init each round); CHILD is ${helper ? '`bench/helper.c recv` (sigwaitinfo, then clock_gettime)' : 'perl with Time::HiRes (a %SIG handler: perl\'s deferred signals add their own delay)'}, the same for every program. Not PID 1. ${FIRST_APART} The range is of the same percentile over each round. The Node floor does not forward: not shown.`,
+    metrics: [{ key: 'p50', label: 'p50', unit: 'µs' }, { key: 'p99', label: 'p99', unit: 'µs' }, { key: 'first', label: 'first signal', unit: 'µs' }],
+    rows,
+  };
+}
+
+/**
+ * Where the sender, the init (every thread of it) and its child run, as
+ * indexes into two cores; the unpinned figures draw one of these per
+ * instance. Each wake-up on another core that has gone idle costs an
+ * interrupt to it; on the waker's own core, only a switch.
+ */
+const PLACEMENTS = [
+  { key: 'one', label: 'one core', cores: [0, 0, 0] },
+  { key: 'initChild', label: 'init+child', cores: [0, 1, 1] },
+  { key: 'senderInit', label: 'sender+init', cores: [0, 0, 1] },
+  { key: 'senderChild', label: 'sender+child', cores: [0, 1, 0] },
+] as const;
+
+/** The CPUs this process may run on (Cpus_allowed_list), in order. */
+function allowedCpus(): number[] {
+  const list = /^Cpus_allowed_list:\s*(\S+)$/m.exec(readFileSync('/proc/self/status', 'latin1'))?.[1] ?? '';
+  return list.split(',').flatMap((range) => {
+    const [from, to = from] = range.split('-').map(Number);
+    return from === undefined || to === undefined || Number.isNaN(from) || Number.isNaN(to) ? [] : Array.from({ length: to - from + 1 }, (_, i) => from + i);
+  });
+}
+
+/**
+ * Figures 5c and 5d: the same measurement with each task pinned (taskset) in
+ * each placement, so that every init is compared in the same one: what is
+ * left is the init's own work between the two wake-ups. Needs the C sender
+ * and two CPUs (one: only the one-core placement).
+ */
+export async function pinnedForwardingFigure(programs: Program[], count: number, helper: string, signal: ForwardedSignal): Promise<Figure> {
+  const cpus = allowedCpus();
+  const placements = PLACEMENTS.filter((placement) => cpus.length >= 2 || placement.key === 'one');
+  const receiver = receiverCommand(helper);
+  const subjects = initSubjects(programs, receiver);
+  const rows: Row[] = subjects.map((subject) => ({ program: subject.program.id, label: subject.label.replace(receiver.join(' '), 'CHILD'), values: {} }));
+  const pin = (core: number): string[] => ['taskset', '-c', String(cpus[core] ?? 0)];
+  for (const { key, cores: [sender, init, child] } of placements) {
+    const pinned = initSubjects(programs, [...pin(child), ...receiver]);
+    const samples = await latenciesTakingTurns(pinned.map((subject) => [...pin(init), subject.program.path, ...subject.argv]), count, helper, signal, pin(sender));
+    for (const [i, row] of rows.entries()) {
+      row.values[`${key}50`] = quantileStat(afterFirst(samples[i]), 0.5);
+      row.values[`${key}99`] = quantileStat(afterFirst(samples[i]), 0.99);
+      row.values[`${key}First`] = quantileStat(firsts(samples[i]), 0.5);
+    }
+  }
+  return {
+    id: signal === 'SIGUSR1' ? '5c' : '5d',
+    title: `Signal forwarding, each task on a fixed core: ${signal}`,
+    method: `As figure ${signal === 'SIGUSR1' ? '5' : '5b'} (each round's first signal apart), ${count} signals per placement, with the sender, the init (all its threads) and CHILD each pinned by taskset to CPU ${cpus[0]} or ${cpus[1] ?? cpus[0]}: all on one core; init and child together, the sender on the other; sender and init together; sender and child together, the init alone. The unpinned figures draw one of these per instance (docs/benchmarks.md, "Where forwarding's time goes").`,
+    metrics: placements.flatMap(({ key, label }) => [
+      { key: `${key}50`, label: `${label} p50`, unit: 'µs' },
+      { key: `${key}99`, label: `${label} p99`, unit: 'µs' },
+      { key: `${key}First`, label: `${label} first`, unit: 'µs' },
+    ]),
     rows,
   };
 }
