@@ -4,7 +4,7 @@
  *   helper recv          block SIGUSR1 and SIGUSR2, print "ready", then for each
  *                        of them received print CLOCK_MONOTONIC in ns on its own
  *                        line. The forwarding benchmark's child, the same for every init.
- *   helper send N SIGNO PROG...
+ *   helper send N SIGNO SETTLE_MS PROG...
  *                        run PROG (an init whose command is `helper recv`) with
  *                        its stdout on a pipe, wait for "ready", then N times:
  *                        read CLOCK_MONOTONIC, kill(PROG, SIGNO), read the
@@ -118,10 +118,7 @@ static int read_line(int fd, char *line, size_t size, int timeout_ms) {
   }
 }
 
-/* Longer than any init's start-up after its child is ready (pause: under 1 ms). */
-#define SETTLE_MS 20
-
-static int send_loop(int count, int signo, char **argv) {
+static int send_loop(int count, int signo, int settle_ms, char **argv) {
   int out[2];
   if (pipe(out) != 0) return 1;
   pid_t pid = fork();
@@ -153,7 +150,7 @@ static int send_loop(int count, int signo, char **argv) {
       break;
     }
     latency[done] = atoll(line) - sent;
-    if (done == 0) usleep(SETTLE_MS * 1000);
+    if (done == 0 && settle_ms > 0) usleep(settle_ms * 1000);
   }
   for (int i = 0; i < done && !failed; i++) printf("%lld\n", latency[i]);
   free(latency);
@@ -304,7 +301,7 @@ int main(int argc, char **argv) {
   if (argc >= 2 && strcmp(argv[1], "recv") == 0) return recv_loop();
   if (argc >= 3 && strcmp(argv[1], "time") == 0) return time_once(argv + 2);
   if (argc == 3 && strcmp(argv[1], "storm") == 0) return storm(atoi(argv[2]));
-  if (argc >= 5 && strcmp(argv[1], "send") == 0) return send_loop(atoi(argv[2]), atoi(argv[3]), argv + 4);
-  fprintf(stderr, "usage: helper recv | helper time PROG [ARG...] | helper storm N | helper send N SIGNO PROG [ARG...] | helper window [-c FILE]... [-w MS] [-T S] READY PROG [ARG...]\n");
+  if (argc >= 6 && strcmp(argv[1], "send") == 0) return send_loop(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), argv + 5);
+  fprintf(stderr, "usage: helper recv | helper time PROG [ARG...] | helper storm N | helper send N SIGNO SETTLE_MS PROG [ARG...] | helper window [-c FILE]... [-w MS] [-T S] READY PROG [ARG...]\n");
   return 2;
 }

@@ -37,11 +37,13 @@ const NUMBERS: Record<ForwardedSignal, number> = { SIGUSR1: 10, SIGUSR2: 12 };
  * Latencies in µs of `count` `signal`s sent to `argv` (an init running the
  * receiver): by `helper send` when there is a helper, else from here.
  */
-async function latencies(argv: string[], count: number, helper: string | null, signal: ForwardedSignal, senderPrefix: readonly string[] = []): Promise<number[]> {
+async function latencies(
+  argv: string[], count: number, helper: string | null, signal: ForwardedSignal, senderPrefix: readonly string[], settleMs: number,
+): Promise<number[]> {
   if (helper) {
     // Started with launch(), so that a bench that stops mid-way kills the
     // sender with the init and child it started.
-    const sender = launch([...senderPrefix, helper, 'send', String(count), String(NUMBERS[signal]), ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const sender = launch([...senderPrefix, helper, 'send', String(count), String(NUMBERS[signal]), String(settleMs), ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     sender.stdout?.on('data', (chunk: Buffer) => { out += chunk.toString(); });
@@ -50,11 +52,11 @@ async function latencies(argv: string[], count: number, helper: string | null, s
     if (code !== 0) throw new Error(`bench: helper send ${argv.join(' ')} failed: ${err.trim() || `exit ${code}`}`);
     return out.trim().split('\n').map((ns) => Number(ns) / 1e3);
   }
-  return latenciesFromNode(argv, count, signal);
+  return latenciesFromNode(argv, count, signal, settleMs);
 }
 
 /** The same, sent from this process: its own garbage collector can land between the clock and the kill. */
-async function latenciesFromNode(argv: string[], count: number, signal: ForwardedSignal): Promise<number[]> {
+async function latenciesFromNode(argv: string[], count: number, signal: ForwardedSignal, settleMs: number): Promise<number[]> {
   const init = launch(argv, { stdio: ['ignore', 'pipe', 'ignore'] });
   const pid = init.pid;
   if (pid === undefined || !init.stdout) throw new Error(`bench: cannot start ${argv.join(' ')}`);
@@ -66,7 +68,7 @@ async function latenciesFromNode(argv: string[], count: number, signal: Forwarde
       const sent = process.hrtime.bigint();
       process.kill(pid, signal);
       micros.push(Number(BigInt(await next(2_000)) - sent) / 1e3);
-      if (i === 0) await new Promise((resolve) => setTimeout(resolve, SETTLE_MS)); // as helper.c does
+      if (i === 0) await new Promise((resolve) => setTimeout(resolve, settleMs)); // as helper.c does
     }
     return micros;
   } finally {
@@ -93,10 +95,11 @@ export const ROUNDS = 8;
  */
 export async function latenciesTakingTurns(
   argvs: string[][], count: number, helper: string | null, signal: ForwardedSignal = 'SIGUSR1', senderPrefix: readonly string[] = [],
+  settleMs = STEADY_SETTLE_MS,
 ): Promise<number[][][]> {
   const samples = argvs.map(() => [] as number[][]);
   for (let round = 0; round < ROUNDS; round++) {
-    for (const [i, argv] of argvs.entries()) samples[i]?.push(await latencies(argv, Math.ceil(count / ROUNDS), helper, signal, senderPrefix));
+    for (const [i, argv] of argvs.entries()) samples[i]?.push(await latencies(argv, Math.ceil(count / ROUNDS), helper, signal, senderPrefix, settleMs));
   }
   return samples;
 }
@@ -105,10 +108,17 @@ export async function latenciesTakingTurns(
  * Each round's first signal is sent as soon as CHILD is ready, while the init
  * may still be starting (pause's main thread goes on for ≈0.2 ms after the
  * spawn, and on a shared core the thread waits for it): a start-up cost,
- * shown apart. helper.c waits 20 ms after it, so the rest measure forwarding.
+ * shown apart. Then the sender waits (STEADY_SETTLE_MS), so that the rest measure
+ * forwarding: for ≈100 ms the kernel's load tracking (PELT, a 32 ms
+ * half-life) still weighs a start-up's CPU when it places a waking task, and
+ * pause's start-up is ≈15 ms of CPU against tini's ≈1. Signals sent within
+ * 20 ms of it drew the slower placements more often than tini's; within 200
+ * ms, no more often (docs/benchmarks.md). --quick waits less: its figures
+ * are not meant to be read.
  */
-const FIRST_APART = 'p50 and p99 leave out each round\'s first signal, sent as soon as CHILD is ready, while the init may still be finishing its start-up (the C sender then waits 20 ms); "first signal" is the median of those.';
-const SETTLE_MS = 20;
+export const STEADY_SETTLE_MS = 200;
+const firstApart = (settleMs: number): string =>
+  `p50 and p99 leave out each round's first signal, sent as soon as CHILD is ready, while the init may still be finishing its start-up (the sender then waits ${settleMs} ms); "first signal" is the median of those.`;
 const afterFirst = (rounds: number[][] = []): number[][] => rounds.map((round) => round.slice(1));
 const firsts = (rounds: number[][] = []): number[][] => rounds.map((round) => round.slice(0, 1));
 
@@ -118,10 +128,12 @@ function quantileStat(rounds: number[][], q: number): Stat {
   return { median: quantile(rounds.flat(), q), min: Math.min(...parts), max: Math.max(...parts), n: rounds.flat().length };
 }
 
-export async function forwardingFigure(programs: Program[], count: number, helper: string | null, signal: ForwardedSignal = 'SIGUSR1'): Promise<Figure> {
+export async function forwardingFigure(
+  programs: Program[], count: number, helper: string | null, signal: ForwardedSignal = 'SIGUSR1', settleMs = STEADY_SETTLE_MS,
+): Promise<Figure> {
   const receiver = receiverCommand(helper);
   const subjects = initSubjects(programs, receiver);
-  const samples = await latenciesTakingTurns(subjects.map((subject) => [subject.program.path, ...subject.argv]), count, helper, signal);
+  const samples = await latenciesTakingTurns(subjects.map((subject) => [subject.program.path, ...subject.argv]), count, helper, signal, [], settleMs);
   const rows: Row[] = subjects.map((subject, i) => ({
     program: subject.program.id,
     label: subject.label.replace(receiver.join(' '), 'CHILD'),
@@ -129,7 +141,7 @@ export async function forwardingFigure(programs: Program[], count: number, helpe
   }));
   return {
     id: signal === 'SIGUSR1' ? '5' : '5b', title: `Signal forwarding: ${signal} to the init, until its child has it`,
-    method: `${count} signals, one at a time, sent with kill(2) after reading CLOCK_MONOTONIC ${helper ? 'by `bench/helper.c send`' : 'from the bench (Node)'}, in ${ROUNDS} rounds with the programs taking turns (a new init each round); CHILD is ${helper ? '`bench/helper.c recv` (sigwaitinfo, then clock_gettime)' : 'perl with Time::HiRes (a %SIG handler: perl\'s deferred signals add their own delay)'}, the same for every program. Not PID 1. ${FIRST_APART} The range is of the same percentile over each round. The Node floor does not forward: not shown.`,
+    method: `${count} signals, one at a time, sent with kill(2) after reading CLOCK_MONOTONIC ${helper ? 'by `bench/helper.c send`' : 'from the bench (Node)'}, in ${ROUNDS} rounds with the programs taking turns (a new init each round); CHILD is ${helper ? '`bench/helper.c recv` (sigwaitinfo, then clock_gettime)' : 'perl with Time::HiRes (a %SIG handler: perl\'s deferred signals add their own delay)'}, the same for every program. Not PID 1. ${firstApart(settleMs)} The range is of the same percentile over each round. The Node floor does not forward: not shown.`,
     metrics: [{ key: 'p50', label: 'p50', unit: 'µs' }, { key: 'p99', label: 'p99', unit: 'µs' }, { key: 'first', label: 'first signal', unit: 'µs' }],
     rows,
   };
@@ -163,7 +175,9 @@ function allowedCpus(): number[] {
  * left is the init's own work between the two wake-ups. Needs the C sender
  * and two CPUs (one: only the one-core placement).
  */
-export async function pinnedForwardingFigure(programs: Program[], count: number, helper: string, signal: ForwardedSignal): Promise<Figure> {
+export async function pinnedForwardingFigure(
+  programs: Program[], count: number, helper: string, signal: ForwardedSignal, settleMs = STEADY_SETTLE_MS,
+): Promise<Figure> {
   const cpus = allowedCpus();
   const placements = PLACEMENTS.filter((placement) => cpus.length >= 2 || placement.key === 'one');
   const receiver = receiverCommand(helper);
@@ -172,7 +186,7 @@ export async function pinnedForwardingFigure(programs: Program[], count: number,
   const pin = (core: number): string[] => ['taskset', '-c', String(cpus[core] ?? 0)];
   for (const { key, cores: [sender, init, child] } of placements) {
     const pinned = initSubjects(programs, [...pin(child), ...receiver]);
-    const samples = await latenciesTakingTurns(pinned.map((subject) => [...pin(init), subject.program.path, ...subject.argv]), count, helper, signal, pin(sender));
+    const samples = await latenciesTakingTurns(pinned.map((subject) => [...pin(init), subject.program.path, ...subject.argv]), count, helper, signal, pin(sender), settleMs);
     for (const [i, row] of rows.entries()) {
       row.values[`${key}50`] = quantileStat(afterFirst(samples[i]), 0.5);
       row.values[`${key}99`] = quantileStat(afterFirst(samples[i]), 0.99);
