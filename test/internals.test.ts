@@ -88,6 +88,9 @@ describe('a build whose Node has moved its internals', () => {
   it('pause mode, no SIGINT or SIGTERM listener: one line each', async () => {
     const pause = start(RESHAPED, [], withBindings('signal_wrap=failing'));
     await waitFor('pause mode to be ready', () => isPauseModeReady(pause.pid));
+    // Written before it is ready, but read from the pipe by this process's
+    // event loop, which may not have got to it yet (seen once in CI).
+    await waitFor('its lines', () => pause.stderr().endsWith('SIGTERM: it will not stop pause\n'));
     expect(pause.stderr()).toBe([
       'Warning: pause should be the first process',
       'pause: cannot listen to SIGINT: it will not stop pause',
