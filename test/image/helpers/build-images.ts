@@ -43,13 +43,17 @@ if (process.argv.includes('stand-in')) process.exit(0);
 /** The pause image from the unmodified Dockerfile, labelled with what it was built from. */
 function buildPause(image: string, inputs: string, platformArgs: readonly string[]): void {
   // No layer cache: the builder stage is 1.3 GB the tests never need again.
-  // Reproducible as `npm run image` builds it; the commit is the one of the first build of these inputs.
+  // Reproducible as `npm run image` builds it, at this commit.
   // The host's network (scripts/image.ts says why).
   execFileSync('podman', ['build', ...platformArgs, '--network=host', ...reproducibleBuildArgs('podman', ROOT), '--pull=never', '--layers=false', '--force-rm', '--label', `${LABEL}=${inputs}`, '--tag', image, ROOT],
     { stdio: ['ignore', 'inherit', 'inherit'] });
 }
 
-const pauseInputs = `${contextHash()}-${STAND_IN_RECIPE}`;
+// The commit too: the images record it (org.opencontainers.image.revision),
+// and the index test wants both entries from one; an amd64 image rebuilt at a
+// later commit beside an arm64 one kept from an earlier differed (seen on a
+// machine that ran two commits from the same path).
+const pauseInputs = `${contextHash()}-${STAND_IN_RECIPE}-${sourceFacts(ROOT).commit}`;
 if (labelOf(PAUSE_IMAGE, LABEL) !== pauseInputs) {
   rebuild(PAUSE_IMAGE, () => buildPause(PAUSE_IMAGE, pauseInputs, []));
 }
