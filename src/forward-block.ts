@@ -45,6 +45,9 @@ export const BLOCK = {
   BYTES: 112 + 4 * 65,
 } as const;
 
+/** The block's int32 fields as indices into an Int32Array over it (FORWARDED: the first of 65). */
+export const WORD = { TARGET: BLOCK.TARGET / 4, IN_FLIGHT: BLOCK.IN_FLIGHT / 4, FORWARDED: BLOCK.FORWARDED / 4 } as const;
+
 /** In a SEND_AS byte: the signal to send. */
 export const SEND_AS_SIGNAL = 0x7f;
 /** In a SEND_AS byte: once it is sent, call libuv's handler too, so that the listener hears of it. */

@@ -1,13 +1,10 @@
 // What the listener knows of the native code's sends (src/forwarder.ts):
 // the block's counters (src/forward-block.ts) read and written with Atomics.
 // Pure: no I/O, so test/forward-count.test.ts drives it with a block of its own.
-import { BLOCK } from './forward-block.ts';
+import { WORD } from './forward-block.ts';
 import { SIGRTMAX } from './signals.ts';
 
-const INT32 = 4;
-const TARGET = BLOCK.TARGET / INT32;
-const IN_FLIGHT = BLOCK.IN_FLIGHT / INT32;
-const FORWARDED = BLOCK.FORWARDED / INT32;
+const { TARGET, IN_FLIGHT, FORWARDED } = WORD;
 
 /**
  * What the listener hears of a signal: `sent`, the code sent it; `told`,

@@ -9,16 +9,14 @@
 //
 // Without the code (the sources under a plain node) there is no native
 // forwarding: the listener sends every signal, as it always has.
-import { BLOCK, CODE, HEADER_HANDLER, HEADER_MAGIC, HEADER_SLOT, HEADER_THREAD, MAGIC, PRIME_CODE, TELL } from './forward-block.ts';
+import { BLOCK, CODE, HEADER_HANDLER, HEADER_MAGIC, HEADER_SLOT, HEADER_THREAD, MAGIC, PRIME_CODE, TELL, WORD } from './forward-block.ts';
 import {
   addressOf, currentSignalAction, entryPoint, handlerOf, queueToOwnThread, readMemory, resolveThreadCalls, setSignalAction, sigset,
   startThread, withSigInfoHandler, writeMemory, type Errno,
 } from './libc.ts';
 import { nativeForwarding, type NativeForwarding } from './forward-count.ts';
-import { SIGUSR1, SIGWINCH } from './signals.ts';
+import { SIGWINCH } from './signals.ts';
 
-const INT32 = 4;
-const TARGET = BLOCK.TARGET / INT32;
 /** The kernel's sigset_t: 64 signals. */
 const KERNEL_SIGSET_BYTES = 8;
 /** Held for the life of the process: the code reads the block until _exit. */
@@ -34,10 +32,9 @@ export interface NoNativeForwarding { readonly kind: 'listener'; readonly why: s
 export interface PreparedForwarding {
   readonly kind: 'prepared';
   readonly thread: bigint;
+  /** The block, over its SharedArrayBuffer. */
   readonly bytes: Buffer;
-  readonly words: Int32Array;
   readonly told: ReadonlySet<number>;
-  readonly waitSet: Buffer;
   readonly replaced: readonly number[];
   readonly nodeThreads: readonly number[];
 }
@@ -76,18 +73,17 @@ export function prepareNativeForwarding(
   const shared = new SharedArrayBuffer(BLOCK.BYTES);
   blocks.push(shared);
   const bytes = Buffer.from(shared);
-  const words = new Int32Array(shared);
   const told = new Set(signals.filter(tell));
   for (const signo of signals) bytes[BLOCK.SEND_AS + signo] = sendAs(signo) | (told.has(signo) ? TELL : 0);
   // The kernel's sigset is glibc's first 64 bits: the same bit per signal.
-  const waitSet = sigset(signals, bytes.subarray(BLOCK.WAIT_SET, BLOCK.WAIT_SET + KERNEL_SIGSET_BYTES));
+  sigset(signals, bytes.subarray(BLOCK.WAIT_SET, BLOCK.WAIT_SET + KERNEL_SIGSET_BYTES));
   const address = Buffer.alloc(8);
   address.writeBigUInt64LE(addressOf(bytes));
   writeMemory(code.slot, address);
   const replaced = replaceHandlers(code.handler, signals, bytes);
   if (replaced.length === 0) return { kind: 'listener', why: 'no signal handler could be replaced' };
   resolveThreadCalls();
-  return { kind: 'prepared', thread: code.thread, bytes, words, told, waitSet, replaced, nodeThreads };
+  return { kind: 'prepared', thread: code.thread, bytes, told, replaced, nodeThreads };
 }
 
 /**
@@ -96,15 +92,16 @@ export function prepareNativeForwarding(
  * forwarded signal: the thread starts with its mask.
  */
 export function armNativeForwarding(prepared: PreparedForwarding, target: number): ArmedForwarding {
-  const { bytes, words, told, replaced } = prepared;
-  Atomics.store(words, TARGET, target);
+  const { bytes, told, replaced } = prepared;
+  const words = new Int32Array(bytes.buffer);
+  Atomics.store(words, WORD.TARGET, target);
   const forwarding = nativeForwarding(words, told);
   const threadError = startThread(prepared.thread);
   // Only with the thread there: a thread of Node's that runs the handler
   // then stops taking these signals, and the thread takes them all. Without
   // it, they go on landing on Node's threads.
   if (threadError !== 0) return { signals: replaced.length, threadError, primed: 0, forwarding };
-  prepared.waitSet.copy(bytes, BLOCK.BLOCK_SET);
+  bytes.copy(bytes, BLOCK.BLOCK_SET, BLOCK.WAIT_SET, BLOCK.WAIT_SET + KERNEL_SIGSET_BYTES);
   return { signals: replaced.length, threadError, primed: prime(prepared.nodeThreads, replaced), forwarding };
 }
 
@@ -117,14 +114,12 @@ export function armNativeForwarding(prepared: PreparedForwarding, target: number
  * and its wake-up can move the child to another core for good (on two cores,
  * forwarding's latency then doubles: docs/benchmarks.md). SIGWINCH, whose
  * default action is to be ignored, were a kernel or an emulator ever to lose
- * the code; never SIGUSR1, which Node's threads block. How many were sent
- * one; a thread that blocks the signal keeps it pending, and takes no
- * forwarded signal either.
+ * the code, and which Node's threads leave open (they block SIGUSR1); none if
+ * its handler could not be replaced. How many were sent one.
  */
 function prime(tids: readonly number[], replaced: readonly number[]): number {
-  const signo = replaced.includes(SIGWINCH) ? SIGWINCH : replaced.find((s) => s !== SIGUSR1);
-  if (signo === undefined) return 0;
-  return tids.filter((tid) => queueToOwnThread(tid, signo, PRIME_CODE) === 0).length;
+  if (!replaced.includes(SIGWINCH)) return 0;
+  return tids.filter((tid) => queueToOwnThread(tid, SIGWINCH, PRIME_CODE) === 0).length;
 }
 
 /**

@@ -2,7 +2,7 @@
 // driven with a block of its own. The code's side is played by writing the
 // counters as the code does (Atomics on the same words).
 import { describe, expect, it } from 'vitest';
-import { BLOCK } from '../src/forward-block.ts';
+import { BLOCK, WORD } from '../src/forward-block.ts';
 import { nativeForwarding } from '../src/forward-count.ts';
 
 const SIGTERM = 15;
@@ -11,7 +11,7 @@ const SIGUSR1 = 10;
 function block() {
   const words = new Int32Array(new SharedArrayBuffer(BLOCK.BYTES));
   /** The code sends `signo` once: its counter goes up. */
-  const send = (signo: number) => Atomics.add(words, BLOCK.FORWARDED / 4 + signo, 1);
+  const send = (signo: number) => Atomics.add(words, WORD.FORWARDED + signo, 1);
   return { words, send };
 }
 
@@ -47,11 +47,11 @@ describe('what the listener hears', () => {
 
   it('disarm clears the target, for good (no send in flight here: the wait for one is not exercised)', () => {
     const { words } = block();
-    Atomics.store(words, BLOCK.TARGET / 4, 1234);
+    Atomics.store(words, WORD.TARGET, 1234);
     const native = nativeForwarding(words, new Set());
     expect(native.armed).toBe(true);
     native.disarm();
-    expect(Atomics.load(words, BLOCK.TARGET / 4)).toBe(0);
+    expect(Atomics.load(words, WORD.TARGET)).toBe(0);
     expect(native.armed).toBe(false);
   });
 });
