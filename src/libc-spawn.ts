@@ -7,15 +7,13 @@ import {
   addressOf, kill, lastErrno, lazy, optional, sigset, waitid, EAGAIN, POINTER_BYTES, SIGINFO_BYTES, SIGINFO_PID, SIGSET_BYTES, WNOHANG,
   type Errno, type Pointer,
 } from './libc.ts';
-import { ALL_SIGNALS } from './signals.ts';
+import { ALL_SIGNALS, SIGCONT } from './signals.ts';
 
 // --- Constants, each with where it comes from (glibc 2.36 headers, Linux UAPI).
 /** <bits/waitflags.h>: waitid reports stopped children (and, without WEXITED, only those). */
 const WSTOPPED = 2;
 /** <bits/types/idtype_t.h> via <sys/wait.h>: waitid's id is a pid. */
 const P_PID = 1;
-/** <bits/signum-generic.h> */
-const SIGCONT = 18;
 /** <bits/fcntl-linux.h>: read the descriptor flags (FD_CLOEXEC); fails with EBADF when fd is not open. */
 const F_GETFD = 1;
 /** <spawn.h>: the posix_spawnattr_t flags. */
