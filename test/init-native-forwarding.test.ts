@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readyPid, REPORTER } from './helpers/children.ts';
 import { PAUSE, ROOT } from './helpers/paths.ts';
+import { foreignProcUnshareArgs } from './helpers/pid1.ts';
 import { childrenOf, killTree, onCleanup, readProc, run, start, waitFor, type Started } from './helpers/process.ts';
 
 /** <asm/unistd_64.h>, <asm-generic/unistd.h>: what /proc/PID/task/TID/syscall names, and tgkill for perl. */
@@ -90,7 +91,7 @@ describe('the executable', () => {
 // their first. tgkill: the signal is that thread's alone, as the kernel may
 // hand a process's signal to any thread that leaves it open.
 it('unprimed (a /proc not its own), a thread of Node\'s handed a signal sends it on, then blocks every forwarded signal', async () => {
-  const unshared = start('unshare', ['--pid', '--fork', PAUSE, '--', 'perl', '-e', REPORTER]);
+  const unshared = start('unshare', [...foreignProcUnshareArgs(), PAUSE, '--', 'perl', '-e', REPORTER]);
   onCleanup(() => killTree(unshared.pid));
   const child = await waitFor('the child to be ready', () => readyPid(unshared.stdout()));
   const [pid = 0] = childrenOf(unshared.pid);

@@ -5,8 +5,13 @@ import type { SpawnOptions } from 'node:child_process';
 
 /** `unshare` arguments for a fresh PID namespace with its own /proc; as non-root, in a user namespace. */
 export function unshareArgs(): string[] {
+  return [...foreignProcUnshareArgs(), '--mount', '--mount-proc'];
+}
+
+/** The same, keeping the parent's /proc: inside, /proc/self names another pid (procfs.ts's 'foreign'). */
+export function foreignProcUnshareArgs(): string[] {
   const rootless = getuid?.() !== 0 ? ['--user', '--map-root-user'] : [];
-  return [...rootless, '--pid', '--fork', '--mount', '--mount-proc'];
+  return [...rootless, '--pid', '--fork'];
 }
 
 export interface Pid1 extends Started {
