@@ -15,7 +15,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { STEADY_SETTLE_MS } from './lib/forwarding.ts';
+import { STEADY } from './lib/forwarding.ts';
 import { buildHelper } from './lib/helper.ts';
 import { quantile } from './lib/stats.ts';
 
@@ -49,7 +49,7 @@ try {
   set('trace_clock', 'mono');
   set('set_event', `${EVENTS.join('\n')}\n`);
   set('tracing_on', '1');
-  const sent = spawnSync(helper, ['send', values.count, String(signo), String(STEADY_SETTLE_MS), ...positionals, helper, 'recv'], { encoding: 'utf8' });
+  const sent = spawnSync(helper, ['send', values.count, String(signo), String(STEADY.settleMs), ...positionals, helper, 'recv'], { encoding: 'utf8' });
   set('tracing_on', '0');
   if (sent.status !== 0) throw new Error(`helper send failed: ${sent.stderr.trim()}`);
   trace = readFileSync(join(instance, 'trace'), 'latin1');

@@ -10,7 +10,7 @@ import { arch, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SEA_EXEC_ARGV } from '../scripts/sea-flags.ts';
-import { latenciesTakingTurns, ROUNDS } from './lib/forwarding.ts';
+import { latenciesTakingTurns, STEADY } from './lib/forwarding.ts';
 import { buildHelper, receiverCommand } from './lib/helper.ts';
 import { launch, settle, stop } from './lib/processes.ts';
 import { memory } from './lib/proc.ts';
@@ -116,7 +116,7 @@ const forwarding: (number[] | null)[] = forwards.map((f) => (f.measured ? measur
 const fmt = (value: number) => (Number.isFinite(value) ? value.toFixed(1) : '—');
 const lines = [
   '# SEA tuning: one change at a time', '',
-  `${new Date().toISOString()}, ${runs} start-ups each (medians, programs taking turns), 3 idle instances each, ${signals} forwarded SIGUSR1s each in ${ROUNDS} rounds (the variants taking turns); load ${loadavg().map((l) => l.toFixed(2)).join(' ')} at the end. Made by \`tsx bench/tune.ts\`. Base execArgv: \`${SEA_EXEC_ARGV.join(' ')}\`.`, '',
+  `${new Date().toISOString()}, ${runs} start-ups each (medians, programs taking turns), 3 idle instances each, ${signals} forwarded SIGUSR1s each in ${STEADY.rounds} rounds (the variants taking turns); load ${loadavg().map((l) => l.toFixed(2)).join(' ')} at the end. Made by \`tsx bench/tune.ts\`. Base execArgv: \`${SEA_EXEC_ARGV.join(' ')}\`.`, '',
   '| variant | `-v` wall (ms) | `-v` CPU (ms) | `-- /bin/true` wall (ms) | `-- /bin/true` CPU (ms) | idle anon RSS (kB) | threads | forward p50 / p99 (µs) |',
   '|---|---|---|---|---|---|---|---|',
 ];

@@ -82,45 +82,56 @@ async function latenciesFromNode(argv: string[], count: number, signal: Forwarde
  * its latency more than the init does: a sender, init and child sharing a
  * core forward in ≈7 µs, each wake-up across cores adds ≈12 µs on a VM's
  * vCPUs, and an instance keeps its placement for its whole round
- * (docs/benchmarks.md, "Where forwarding's time goes"). Eight rounds sample
- * the placements for every init alike.
+ * (docs/benchmarks.md, "Where forwarding's time goes"). Sixteen rounds
+ * sample the placements for every init alike, and give the two one-per-round
+ * columns (the first signal, the one after a quiet spell) sixteen samples.
  */
-export const ROUNDS = 8;
+export const ROUNDS = 16;
+
+/** How long the sender waits after each round's first signal, and how many rounds (a new instance each). */
+export interface Pace { readonly settleMs: number; readonly rounds: number }
 
 /**
- * Latencies of `count` signals to each init of `argvs`, in ROUNDS rounds with
+ * Latencies of `count` signals to each init of `argvs`, in `pace.rounds` rounds with
  * the inits taking turns (a new instance each round): [init][round][signal].
  * Taking turns spreads whatever else the machine is doing (the storms of
  * figure 4 leave work behind them) over every init alike.
  */
 export async function latenciesTakingTurns(
   argvs: string[][], count: number, helper: string | null, signal: ForwardedSignal = 'SIGUSR1', senderPrefix: readonly string[] = [],
-  settleMs = STEADY_SETTLE_MS,
+  pace: Pace = STEADY,
 ): Promise<number[][][]> {
+  const { settleMs, rounds } = pace;
   const samples = argvs.map(() => [] as number[][]);
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const [i, argv] of argvs.entries()) samples[i]?.push(await latencies(argv, Math.ceil(count / ROUNDS), helper, signal, senderPrefix, settleMs));
+  for (let round = 0; round < rounds; round++) {
+    // At least three: the first, the one after the quiet, and one back to back.
+    for (const [i, argv] of argvs.entries()) samples[i]?.push(await latencies(argv, Math.max(3, Math.ceil(count / rounds)), helper, signal, senderPrefix, settleMs));
   }
   return samples;
 }
 
 /**
- * Each round's first signal is sent as soon as CHILD is ready, while the init
- * may still be starting (pause's main thread goes on for ≈0.2 ms after the
- * spawn, and on a shared core the thread waits for it): a start-up cost,
- * shown apart. Then the sender waits (STEADY_SETTLE_MS), so that the rest measure
- * forwarding: for ≈100 ms the kernel's load tracking (PELT, a 32 ms
- * half-life) still weighs a start-up's CPU when it places a waking task, and
- * pause's start-up is ≈15 ms of CPU against tini's ≈1. Signals sent within
- * 20 ms of it drew the slower placements more often than tini's; within 200
- * ms, no more often (docs/benchmarks.md). --quick waits less: its figures
- * are not meant to be read.
+ * Three regimes per round, reported apart because each has its own cause:
+ * - the first signal, sent as soon as CHILD is ready, while the init may
+ *   still be starting (pause's main thread goes on for ≈0.2 ms after the
+ *   spawn, and on a shared core the thread waits for it);
+ * - the second, sent after the sender has waited `settleMs`: every
+ *   task wakes from a quiet spell, with cold caches, on cores that may have
+ *   gone idle (a real `docker stop` meets an init in this state). For ≈100 ms
+ *   after start-up the kernel's load tracking (PELT, a 32 ms half-life) still
+ *   weighs a start-up's CPU when it places a waking task, and pause's
+ *   start-up is ≈15 ms of CPU against tini's ≈1: the wait lets that fade;
+ * - the rest, back to back: p50 and p99. One quiet-spell signal per round
+ *   among them would be ≈0.8% of the samples, enough to decide a p99 of its
+ *   own (docs/benchmarks.md, "Three regimes").
+ * --quick waits less, in fewer rounds: its figures are not meant to be read.
  */
-export const STEADY_SETTLE_MS = 200;
-const firstApart = (settleMs: number): string =>
-  `p50 and p99 leave out each round's first signal, sent as soon as CHILD is ready, while the init may still be finishing its start-up (the sender then waits ${settleMs} ms); "first signal" is the median of those.`;
-const afterFirst = (rounds: number[][] = []): number[][] => rounds.map((round) => round.slice(1));
-const firsts = (rounds: number[][] = []): number[][] => rounds.map((round) => round.slice(0, 1));
+export const STEADY: Pace = { settleMs: 200, rounds: ROUNDS };
+export const QUICK: Pace = { settleMs: 20, rounds: 4 };
+const regimes = (settleMs: number): string =>
+  `"first signal" is the median of each round's first, sent as soon as CHILD is ready, while the init may still be finishing its start-up; "after quiet" the median of each round's second, sent after the sender has waited ${settleMs} ms; p50 and p99 are of the rest, sent back to back.`;
+const backToBack = (rounds: number[][] = []): number[][] => rounds.map((round) => round.slice(2));
+const nth = (rounds: number[][] = [], n: number): number[][] => rounds.map((round) => round.slice(n, n + 1));
 
 /** The quantile over all samples, with the range of the same quantile over each round. */
 function quantileStat(rounds: number[][], q: number): Stat {
@@ -129,20 +140,26 @@ function quantileStat(rounds: number[][], q: number): Stat {
 }
 
 export async function forwardingFigure(
-  programs: Program[], count: number, helper: string | null, signal: ForwardedSignal = 'SIGUSR1', settleMs = STEADY_SETTLE_MS,
+  programs: Program[], count: number, helper: string | null, signal: ForwardedSignal = 'SIGUSR1', pace: Pace = STEADY,
 ): Promise<Figure> {
   const receiver = receiverCommand(helper);
   const subjects = initSubjects(programs, receiver);
-  const samples = await latenciesTakingTurns(subjects.map((subject) => [subject.program.path, ...subject.argv]), count, helper, signal, [], settleMs);
+  const samples = await latenciesTakingTurns(subjects.map((subject) => [subject.program.path, ...subject.argv]), count, helper, signal, [], pace);
   const rows: Row[] = subjects.map((subject, i) => ({
     program: subject.program.id,
     label: subject.label.replace(receiver.join(' '), 'CHILD'),
-    values: { p50: quantileStat(afterFirst(samples[i]), 0.5), p99: quantileStat(afterFirst(samples[i]), 0.99), first: quantileStat(firsts(samples[i]), 0.5) },
+    values: {
+      p50: quantileStat(backToBack(samples[i]), 0.5), p99: quantileStat(backToBack(samples[i]), 0.99),
+      first: quantileStat(nth(samples[i], 0), 0.5), quiet: quantileStat(nth(samples[i], 1), 0.5),
+    },
   }));
   return {
     id: signal === 'SIGUSR1' ? '5' : '5b', title: `Signal forwarding: ${signal} to the init, until its child has it`,
-    method: `${count} signals, one at a time, sent with kill(2) after reading CLOCK_MONOTONIC ${helper ? 'by `bench/helper.c send`' : 'from the bench (Node)'}, in ${ROUNDS} rounds with the programs taking turns (a new init each round); CHILD is ${helper ? '`bench/helper.c recv` (sigwaitinfo, then clock_gettime)' : 'perl with Time::HiRes (a %SIG handler: perl\'s deferred signals add their own delay)'}, the same for every program. Not PID 1. ${firstApart(settleMs)} The range is of the same percentile over each round. The Node floor does not forward: not shown.`,
-    metrics: [{ key: 'p50', label: 'p50', unit: 'µs' }, { key: 'p99', label: 'p99', unit: 'µs' }, { key: 'first', label: 'first signal', unit: 'µs' }],
+    method: `${count} signals, one at a time, sent with kill(2) after reading CLOCK_MONOTONIC ${helper ? 'by `bench/helper.c send`' : 'from the bench (Node)'}, in ${pace.rounds} rounds with the programs taking turns (a new init each round); CHILD is ${helper ? '`bench/helper.c recv` (sigwaitinfo, then clock_gettime)' : 'perl with Time::HiRes (a %SIG handler: perl\'s deferred signals add their own delay)'}, the same for every program. Not PID 1. ${regimes(pace.settleMs)} The range is of the same percentile over each round. The Node floor does not forward: not shown.`,
+    metrics: [
+      { key: 'p50', label: 'p50', unit: 'µs' }, { key: 'p99', label: 'p99', unit: 'µs' },
+      { key: 'first', label: 'first signal', unit: 'µs' }, { key: 'quiet', label: 'after quiet', unit: 'µs' },
+    ],
     rows,
   };
 }
@@ -176,7 +193,7 @@ function allowedCpus(): number[] {
  * and two CPUs (one: only the one-core placement).
  */
 export async function pinnedForwardingFigure(
-  programs: Program[], count: number, helper: string, signal: ForwardedSignal, settleMs = STEADY_SETTLE_MS,
+  programs: Program[], count: number, helper: string, signal: ForwardedSignal, pace: Pace = STEADY,
 ): Promise<Figure> {
   const cpus = allowedCpus();
   const placements = PLACEMENTS.filter((placement) => cpus.length >= 2 || placement.key === 'one');
@@ -186,21 +203,23 @@ export async function pinnedForwardingFigure(
   const pin = (core: number): string[] => ['taskset', '-c', String(cpus[core] ?? 0)];
   for (const { key, cores: [sender, init, child] } of placements) {
     const pinned = initSubjects(programs, [...pin(child), ...receiver]);
-    const samples = await latenciesTakingTurns(pinned.map((subject) => [...pin(init), subject.program.path, ...subject.argv]), count, helper, signal, pin(sender), settleMs);
+    const samples = await latenciesTakingTurns(pinned.map((subject) => [...pin(init), subject.program.path, ...subject.argv]), count, helper, signal, pin(sender), pace);
     for (const [i, row] of rows.entries()) {
-      row.values[`${key}50`] = quantileStat(afterFirst(samples[i]), 0.5);
-      row.values[`${key}99`] = quantileStat(afterFirst(samples[i]), 0.99);
-      row.values[`${key}First`] = quantileStat(firsts(samples[i]), 0.5);
+      row.values[`${key}50`] = quantileStat(backToBack(samples[i]), 0.5);
+      row.values[`${key}99`] = quantileStat(backToBack(samples[i]), 0.99);
+      row.values[`${key}First`] = quantileStat(nth(samples[i], 0), 0.5);
+      row.values[`${key}Quiet`] = quantileStat(nth(samples[i], 1), 0.5);
     }
   }
   return {
     id: signal === 'SIGUSR1' ? '5c' : '5d',
     title: `Signal forwarding, each task on a fixed core: ${signal}`,
-    method: `As figure ${signal === 'SIGUSR1' ? '5' : '5b'} (each round's first signal apart), ${count} signals per placement, with the sender, the init (all its threads) and CHILD each pinned by taskset to CPU ${cpus[0]} or ${cpus[1] ?? cpus[0]}: all on one core; init and child together, the sender on the other; sender and init together; sender and child together, the init alone. The unpinned figures draw one of these per instance (docs/benchmarks.md, "Where forwarding's time goes").`,
+    method: `As figure ${signal === 'SIGUSR1' ? '5' : '5b'} (the same three regimes), ${count} signals per placement, with the sender, the init (all its threads) and CHILD each pinned by taskset to CPU ${cpus[0]} or ${cpus[1] ?? cpus[0]}: all on one core; init and child together, the sender on the other; sender and init together; sender and child together, the init alone. The unpinned figures draw one of these per instance (docs/benchmarks.md, "Where forwarding's time goes").`,
     metrics: placements.flatMap(({ key, label }) => [
       { key: `${key}50`, label: `${label} p50`, unit: 'µs' },
       { key: `${key}99`, label: `${label} p99`, unit: 'µs' },
       { key: `${key}First`, label: `${label} first`, unit: 'µs' },
+      { key: `${key}Quiet`, label: `${label} quiet`, unit: 'µs' },
     ]),
     rows,
   };
