@@ -61,6 +61,7 @@
 // returns. Written here byte by byte, each instruction beside its encoding
 // (checked with GNU as and llvm-mc); test/entry-stub.test.ts holds the bytes.
 import { BLOCK, PRIME_CODE, SEND_AS_SIGNAL, TELL } from '../src/forward-block.ts';
+import { SIGINFO_CODE } from '../src/siginfo.ts';
 
 /** <asm/unistd_64.h> and <asm-generic/unistd.h>. */
 const SYS_X86_64 = { rt_sigtimedwait: 128, kill: 62 } as const;
@@ -72,8 +73,6 @@ const SYS_AARCH64 = { rt_sigtimedwait: 137, kill: 129 } as const;
  */
 const UC_SIGMASK_X86_64 = 0x128;
 const UC_SIGMASK_AARCH64 = 40;
-/** <asm-generic/siginfo.h>: si_signo, si_errno, then si_code (both architectures). */
-const SIGINFO_CODE = 8;
 
 // The encodings below hold these offsets as immediates.
 if (BLOCK.IN_FLIGHT !== 4 || BLOCK.CHAIN !== 8 || BLOCK.WAIT_SET !== 16 || BLOCK.BLOCK_SET !== 24 || BLOCK.SEND_AS !== 32

@@ -4,9 +4,10 @@
 // the one module that uses node:ffi).
 import { kernelEnvironment } from './kernel-environment.ts';
 import {
-  addressOf, kill, lastErrno, lazy, optional, sigset, waitid, EAGAIN, POINTER_BYTES, SIGINFO_BYTES, SIGINFO_PID, SIGSET_BYTES, WNOHANG,
+  addressOf, kill, lastErrno, lazy, optional, sigset, waitid, EAGAIN, POINTER_BYTES, SIGSET_BYTES, WNOHANG,
   type Errno, type Pointer,
 } from './libc.ts';
+import { SIGINFO_BYTES, SIGINFO_PID } from './siginfo.ts';
 import { ALL_SIGNALS, SIGCONT } from './signals.ts';
 
 // --- Constants, each with where it comes from (glibc 2.36 headers, Linux UAPI).

@@ -8,6 +8,7 @@
 // A library opened with a null path resolves symbols of the process itself,
 // i.e. the glibc the executable was linked against.
 import { internalBinding } from './internals.ts';
+import { SIGINFO_BYTES, SIGINFO_CODE, SIGINFO_PID, SIGINFO_SIGNO, SIGINFO_UID } from './siginfo.ts';
 
 // --- Constants, each with where it comes from (glibc 2.36 headers, Linux UAPI).
 /** <sys/wait.h>: return at once if no child has changed state. */
@@ -17,12 +18,6 @@ const WEXITED = 4;
 const WNOWAIT = 0x01000000;
 /** <bits/types/idtype_t.h>: waitid's id is ignored, any child. */
 const P_ALL = 0;
-/** <bits/types/siginfo_t.h>: 128 bytes; si_pid at 16 (after si_signo, si_errno, si_code and padding), x86-64 and arm64. */
-export const SIGINFO_BYTES = 128;
-const SIGINFO_SIGNO = 0;
-const SIGINFO_CODE = 8;
-export const SIGINFO_PID = 16;
-const SIGINFO_UID = 20;
 /** <asm/unistd_64.h> (x86-64), <asm-generic/unistd.h> (arm64): glibc has no wrapper for it. */
 const SYS_RT_TGSIGQUEUEINFO = process.arch === 'arm64' ? 240n : 297n;
 /** <asm-generic/errno-base.h> */
