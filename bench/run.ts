@@ -12,7 +12,7 @@ import { cpus, loadavg, release } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildCPause, buildHelper } from './lib/helper.ts';
-import { forwardingFigure, pinnedForwardingFigure, QUICK, STEADY } from './lib/forwarding.ts';
+import { forwardingFigure, pinnedForwardingFigure, QUICK, STEADY, STEADY_PINNED } from './lib/forwarding.ts';
 import { idleFigures } from './lib/idle.ts';
 import { imageFigure } from './lib/image.ts';
 import { ensureFloor, findPrograms } from './lib/programs.ts';
@@ -37,8 +37,8 @@ const { values } = parseArgs({ options: {
 const quick = values.quick;
 const only = new Set(values.only.split(','));
 const sizes = quick
-  ? { startRuns: 3, instances: 2, windowS: 2, stormRuns: 1, orphans: 300, signals: 40, pace: QUICK, window: { warm: 2, cold: 1, quota: 1, small: 1, smallLimitS: 20 } }
-  : { startRuns: 40, instances: 20, windowS: 30, stormRuns: 3, orphans: 10_000, signals: 2_000, pace: STEADY, window: { warm: 20, cold: 3, quota: 3, small: 3, smallLimitS: 30 } };
+  ? { startRuns: 3, instances: 2, windowS: 2, stormRuns: 1, orphans: 300, signals: 40, pace: QUICK, pinned: { signals: 20, pace: QUICK }, window: { warm: 2, cold: 1, quota: 1, small: 1, smallLimitS: 20 } }
+  : { startRuns: 40, instances: 20, windowS: 30, stormRuns: 3, orphans: 10_000, signals: 6_000, pace: STEADY, pinned: { signals: 1_000, pace: STEADY_PINNED }, window: { warm: 20, cold: 3, quota: 3, small: 3, smallLimitS: 30 } };
 
 function log(message: string): void {
   process.stderr.write(`bench: ${message}\n`);
@@ -93,8 +93,8 @@ await step('5', `forwarding: ${sizes.signals} signals each, SIGUSR1 then SIGUSR2
   await forwardingFigure(programs, sizes.signals, helper, 'SIGUSR1', sizes.pace),
   await forwardingFigure(programs, sizes.signals, helper, 'SIGUSR2', sizes.pace),
   ...helper ? [
-    await pinnedForwardingFigure(programs, sizes.signals / 2, helper, 'SIGUSR1', sizes.pace),
-    await pinnedForwardingFigure(programs, sizes.signals / 2, helper, 'SIGUSR2', sizes.pace),
+    await pinnedForwardingFigure(programs, sizes.pinned.signals, helper, 'SIGUSR1', sizes.pinned.pace),
+    await pinnedForwardingFigure(programs, sizes.pinned.signals, helper, 'SIGUSR2', sizes.pinned.pace),
   ] : [],
 ]);
 await step('4', `reaping: ${sizes.stormRuns} storms of ${sizes.orphans} orphans each`, () => reapingFigures(programs, sizes.stormRuns, sizes.orphans, helper));

@@ -82,11 +82,15 @@ async function latenciesFromNode(argv: string[], count: number, signal: Forwarde
  * its latency more than the init does: a sender, init and child sharing a
  * core forward in ≈7 µs, each wake-up across cores adds ≈12 µs on a VM's
  * vCPUs, and an instance keeps its placement for its whole round
- * (docs/benchmarks.md, "Where forwarding's time goes"). Sixteen rounds
- * sample the placements for every init alike, and give the two one-per-round
- * columns (the first signal, the one after a quiet spell) sixteen samples.
+ * (docs/benchmarks.md, "Where forwarding's time goes"). So the rounds are
+ * the sample that counts: with 16 instances each, pause's p99 came out
+ * 0.96-1.15× tini's from one run to the next; with 48 each (pause, tini and
+ * catatonit, 125 signals each, 2026-12-05), a bootstrap over the instances
+ * put the ratio within 0.87-1.06 (90%), p50 within 0.94-1.01. The pinned
+ * figures draw no placements: 16 rounds there.
  */
-export const ROUNDS = 16;
+export const ROUNDS = 48;
+export const PINNED_ROUNDS = 16;
 
 /** How long the sender waits after each round's first signal, and how many rounds (a new instance each). */
 export interface Pace { readonly settleMs: number; readonly rounds: number }
@@ -127,6 +131,7 @@ export async function latenciesTakingTurns(
  * --quick waits less, in fewer rounds: its figures are not meant to be read.
  */
 export const STEADY: Pace = { settleMs: 200, rounds: ROUNDS };
+export const STEADY_PINNED: Pace = { settleMs: 200, rounds: PINNED_ROUNDS };
 export const QUICK: Pace = { settleMs: 20, rounds: 4 };
 const regimes = (settleMs: number): string =>
   `"first signal" is the median of each round's first, sent as soon as CHILD is ready, while the init may still be finishing its start-up; "after quiet" the median of each round's second, sent after the sender has waited ${settleMs} ms; p50 and p99 are of the rest, sent back to back.`;
@@ -214,7 +219,7 @@ export async function pinnedForwardingFigure(
   return {
     id: signal === 'SIGUSR1' ? '5c' : '5d',
     title: `Signal forwarding, each task on a fixed core: ${signal}`,
-    method: `As figure ${signal === 'SIGUSR1' ? '5' : '5b'} (the same three regimes), ${count} signals per placement, with the sender, the init (all its threads) and CHILD each pinned by taskset to CPU ${cpus[0]} or ${cpus[1] ?? cpus[0]}: all on one core; init and child together, the sender on the other; sender and init together; sender and child together, the init alone. The unpinned figures draw one of these per instance (docs/benchmarks.md, "Where forwarding's time goes").`,
+    method: `As figure ${signal === 'SIGUSR1' ? '5' : '5b'} (the same three regimes), ${count} signals per placement in ${pace.rounds} rounds, with the sender, the init (all its threads) and CHILD each pinned by taskset to CPU ${cpus[0]} or ${cpus[1] ?? cpus[0]}: all on one core; init and child together, the sender on the other; sender and init together; sender and child together, the init alone. The unpinned figures draw one of these per instance (docs/benchmarks.md, "Where forwarding's time goes").`,
     metrics: placements.flatMap(({ key, label }) => [
       { key: `${key}50`, label: `${label} p50`, unit: 'µs' },
       { key: `${key}99`, label: `${label} p99`, unit: 'µs' },
