@@ -1,5 +1,7 @@
 // Figure 6: image size, when `npm run image` has made one (the bench builds none).
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { imageSize } from '../../scripts/image-size.ts';
 import type { Figure, Row } from './types.ts';
 
@@ -16,15 +18,34 @@ function measure(name: string): Row {
   return { program: 'image', label: name, values: { uncompressedMB: one(uncompressed / MB), compressedMB: one(compressed / MB) } };
 }
 
+/**
+ * The image `npm run image` tags (localhost/pause.ts:VERSION, an index, with
+ * its per-architecture images beside it); without one, the newest image the
+ * tests built for each architecture (test/image/helpers/build-images.ts: the
+ * same Dockerfile), said in a note, rather than every one they left behind.
+ */
+function ourImages(images: readonly string[]): { names: string[]; note?: string } {
+  const { version } = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
+  const built = images.filter((name) => name.startsWith(`localhost/pause.ts:${version}`));
+  if (built.length > 0) return { names: built };
+  const newest = new Map<string, string>(); // `podman image ls` lists the newest first
+  for (const name of images) {
+    const test = /^localhost\/pause\.ts:test-[0-9a-f]+(?:-([a-z0-9]+))?$/.exec(name);
+    const arch = test ? test[1] ?? 'host' : null;
+    if (arch !== null && !newest.has(arch)) newest.set(arch, name);
+  }
+  return { names: [...newest.values()], note: 'built by the tests (`npm run image` not run here)' };
+}
+
 export async function imageFigure(): Promise<Figure> {
   const images = localImages();
-  const ours = images.filter((name) => name.includes('pause.ts'));
+  const { names: ours, note } = ourImages(images);
   const rows: Row[] = [];
   if (ours.length === 0) rows.push({ program: 'image', label: 'localhost/pause.ts', values: { uncompressedMB: null, compressedMB: null }, note: 'not built (`npm run image` makes it)' });
   const k8s = images.filter((name) => name.startsWith('registry.k8s.io/pause'));
   for (const name of [...ours, ...k8s]) {
     try {
-      rows.push(measure(name));
+      rows.push({ ...measure(name), ...ours.includes(name) && note ? { note } : {} });
     } catch (error) {
       // Tests make and remove images of their own meanwhile.
       rows.push({ program: 'image', label: name, values: { uncompressedMB: null, compressedMB: null }, note: `not measured: ${(error as Error).message.split('\n')[0]}` });
