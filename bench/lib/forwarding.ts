@@ -198,7 +198,7 @@ function allowedCpus(): number[] {
  * and two CPUs (one: only the one-core placement).
  */
 export async function pinnedForwardingFigure(
-  programs: Program[], count: number, helper: string, signal: ForwardedSignal, pace: Pace = STEADY,
+  programs: Program[], count: number, helper: string, signal: ForwardedSignal, pace: Pace = STEADY_PINNED,
 ): Promise<Figure> {
   const cpus = allowedCpus();
   const placements = PLACEMENTS.filter((placement) => cpus.length >= 2 || placement.key === 'one');
