@@ -38,7 +38,7 @@ const quick = values.quick;
 const only = new Set(values.only.split(','));
 const sizes = quick
   ? { startRuns: 3, instances: 2, windowS: 2, stormRuns: 1, orphans: 300, signals: 40, pace: QUICK, pinned: { signals: 20, pace: QUICK }, window: { warm: 2, cold: 1, quota: 1, small: 1, smallLimitS: 20 } }
-  : { startRuns: 40, instances: 20, windowS: 30, stormRuns: 3, orphans: 10_000, signals: 6_000, pace: STEADY, pinned: { signals: 1_000, pace: STEADY_PINNED }, window: { warm: 20, cold: 3, quota: 3, small: 3, smallLimitS: 30 } };
+  : { startRuns: 40, instances: 20, windowS: 30, stormRuns: 3, orphans: 10_000, signals: 20_000, pace: STEADY, pinned: { signals: 1_000, pace: STEADY_PINNED }, window: { warm: 20, cold: 3, quota: 3, small: 3, smallLimitS: 30 } };
 
 function log(message: string): void {
   process.stderr.write(`bench: ${message}\n`);

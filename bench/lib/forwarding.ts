@@ -84,12 +84,12 @@ async function latenciesFromNode(argv: string[], count: number, signal: Forwarde
  * vCPUs, and an instance keeps its placement for its whole round
  * (docs/benchmarks.md, "Where forwarding's time goes"). So the rounds are
  * the sample that counts: with 16 instances each, pause's p99 came out
- * 0.96-1.15× tini's from one run to the next; with 48 each (pause, tini and
- * catatonit, 125 signals each, 2026-12-05), a bootstrap over the instances
- * put the ratio within 0.87-1.06 (90%), p50 within 0.94-1.01. The pinned
- * figures draw no placements: 16 rounds there.
+ * 0.96-1.15× tini's from one run to the next, with 48 each 0.91-1.04×. 160
+ * each of pause and tini (125 signals each, 2026-12-05), resampled over the
+ * instances (bootstrap, 90%): p99 0.92-0.97× and 0.92-0.99×, p50 0.96-0.98×
+ * and 0.96-0.99×. The pinned figures draw no placements: 16 rounds there.
  */
-export const ROUNDS = 48;
+export const ROUNDS = 160;
 export const PINNED_ROUNDS = 16;
 
 /** How long the sender waits after each round's first signal, and how many rounds (a new instance each). */
