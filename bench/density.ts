@@ -17,6 +17,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { defaultImageTag } from '../scripts/image-inputs.ts';
 import { startContainerd, type Containerd } from '../tools/cri/containerd.ts';
 import { criClient } from '../tools/cri/client.ts';
 import { hasCommand, readProc } from '../tools/procs.ts';
@@ -27,7 +28,7 @@ import { markdown, svg, type DensityResults } from './lib/density/report.ts';
 import { cold, series, type ColdResult, type ImageKey, type Runtime, type SeriesResult } from './lib/density/series.ts';
 
 const root = resolve(import.meta.dirname, '..');
-const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+const defaultImage = defaultImageTag(root);
 
 function log(message: string): void {
   process.stderr.write(`bench density: ${message}\n`);
@@ -45,7 +46,7 @@ function options() {
     const { values } = parseArgs({ args, options: {
       counts: { type: 'string', default: '1,10,50' },
       parallel: { type: 'string', default: '4' },
-      image: { type: 'string', default: `localhost/pause.ts:${version}` },
+      image: { type: 'string', default: defaultImage },
       out: { type: 'string', default: join(root, 'bench', 'results') },
       'no-fit': { type: 'boolean', default: false },
       'fit-step-kb': { type: 'string', default: '512' },
@@ -98,7 +99,7 @@ if (process.getuid?.() !== 0) fail('needs root: it starts containerd and makes c
 const missing = ['containerd', 'ctr', 'containerd-shim-runc-v2', 'runc', 'podman', 'catatonit', 'nsenter'].filter((c) => !hasCommand(c));
 if (missing.length > 0) fail(`missing: ${missing.join(', ')} (Debian: apt-get install containerd runc podman catatonit util-linux)`);
 const imageId = spawnSync('podman', ['image', 'inspect', '--format', '{{.Id}}', opts.image], { encoding: 'utf8' });
-if (imageId.status !== 0) fail(`no image ${opts.image}: run \`npm run image\` first (it makes localhost/pause.ts:${version}), or pass --image NAME (the image tests build localhost/pause.ts:test)`);
+if (imageId.status !== 0) fail(`no image ${opts.image}: run \`npm run image\` first (it makes ${defaultImage}), or pass --image NAME (the image tests build localhost/pause.ts:test)`);
 
 const firstLine = (command: string, args: string[]) => spawnSync(command, args, { encoding: 'utf8' }).stdout.split('\n')[0]?.trim() ?? command;
 const cgroupFlavour = flavour();

@@ -14,8 +14,18 @@ export interface SourceFacts {
   epoch: number;
 }
 
+/** package.json's version. */
+export function packageVersion(root: string): string {
+  return (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+/** The name `npm run image` tags its image with unless given --tag; an index, its per-architecture images beside it as NAME-ARCH. */
+export function defaultImageTag(root: string): string {
+  return `localhost/pause.ts:${packageVersion(root)}`;
+}
+
 export function sourceFacts(root: string): SourceFacts {
-  const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+  const version = packageVersion(root);
   const given = process.env['SOURCE_DATE_EPOCH'];
   return { version, commit: gitCommit(root), epoch: given && /^\d+$/.test(given) ? Number(given) : commitTime(root) ?? 0 };
 }

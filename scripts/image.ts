@@ -18,7 +18,7 @@ import { mkdirSync } from 'node:fs';
 import { arch } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describeIndex, platformBuildArgs, PLATFORMS, platformName, setConfigVariant, writeIndexArchive, type Architecture } from './image-index.ts';
-import { reproducibleBuildArgs, sourceFacts } from './image-inputs.ts';
+import { defaultImageTag, reproducibleBuildArgs, sourceFacts } from './image-inputs.ts';
 import { lockDifferences, LOCK_FILE, pinned, readLock, resolveInputs, writeLock, type ImageInputs } from './image-lock.ts';
 import { imageSize } from './image-size.ts';
 import { builderImage } from './image-store.ts';
@@ -28,7 +28,7 @@ import { SBOM_PATH } from './sbom.ts';
 const root = resolve(import.meta.dirname, '..');
 const { version, epoch } = sourceFacts(root);
 // --tag, --out, --lock, --locked, --write-lock and --single-arch are ours; every other argument goes to the engine's build as it is.
-const options = { tag: `localhost/pause.ts:${version}`, out: undefined as string | undefined, lock: join(root, LOCK_FILE), locked: false, writeLock: false, singleArch: false };
+const options = { tag: defaultImageTag(root), out: undefined as string | undefined, lock: join(root, LOCK_FILE), locked: false, writeLock: false, singleArch: false };
 const passThrough: string[] = [];
 for (let i = 2; i < process.argv.length; i++) {
   const arg = process.argv[i] ?? '';

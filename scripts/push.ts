@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readIndexArchive } from './image-index.ts';
+import { packageVersion } from './image-inputs.ts';
 
 const root = resolve(import.meta.dirname, '..');
 
@@ -87,7 +88,7 @@ export function push(request: PushRequest): string {
 }
 
 function main(): void {
-  const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+  const version = packageVersion(root);
   const { values, positionals } = parseArgs({
     allowPositionals: true,
     options: {

@@ -1,7 +1,7 @@
 // Figure 6: image size, when `npm run image` has made one (the bench builds none).
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { defaultImageTag } from '../../scripts/image-inputs.ts';
 import { imageSize } from '../../scripts/image-size.ts';
 import type { Figure, Row } from './types.ts';
 
@@ -25,8 +25,8 @@ function measure(name: string): Row {
  * same Dockerfile), said in a note, rather than every one they left behind.
  */
 function ourImages(images: readonly string[]): { names: string[]; note?: string } {
-  const { version } = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
-  const built = images.filter((name) => name.startsWith(`localhost/pause.ts:${version}`));
+  const tag = defaultImageTag(join(import.meta.dirname, '..', '..'));
+  const built = images.filter((name) => name === tag || name.startsWith(`${tag}-`));
   if (built.length > 0) return { names: built };
   const newest = new Map<string, string>(); // `podman image ls` lists the newest first
   for (const name of images) {
