@@ -15,6 +15,8 @@ const skip = missingCommands(['podman', 'runc', 'readelf', 'tar', 'busybox']);
 
 const IMAGE = `localhost/pause-test-glibc-busybox:${process.pid}`;
 const INIT = ['--init', '--init-path', PAUSE];
+/** podman's default seccomp profile (containers-common). */
+const PODMAN_SECCOMP = '/usr/share/containers/seccomp.json';
 let serial = 0;
 
 /** A container name unique to this run; whatever goes by it is force-removed after the test. */
@@ -151,6 +153,27 @@ describe.skipIf(skip)('podman run --init --init-path dist/pause', () => {
     // A zombie keeps its /proc entry until reaped.
     await waitFor(`orphan ${orphan} to be reaped`, () => !existsSync(`/proc/${orphan}`), 10_000, 50);
     expect(childrenOf(pause)).toHaveLength(1); // the command, still running
+  });
+  // A real refusal of the call that primes Node's threads (src/forwarder.ts):
+  // podman's own seccomp profile less rt_tgsigqueueinfo, which then fails with
+  // the profile's default error. pause says it primed none (--verbose, through
+  // PAUSE_VERBOSE as --init allows no flags), and forwarding goes on: the
+  // handler sends a signal from whichever thread the kernel hands it to.
+  it.skipIf(!existsSync(PODMAN_SECCOMP))('with rt_tgsigqueueinfo refused by seccomp, Node\'s threads stay unprimed and a signal still reaches the command', async () => {
+    const profile = JSON.parse(readFileSync(PODMAN_SECCOMP, 'utf8')) as { syscalls: { names: string[] }[] };
+    for (const rule of profile.syscalls) rule.names = rule.names.filter((call) => call !== 'rt_tgsigqueueinfo');
+    const dir = mkdtempSync(join(tmpdir(), 'pause-seccomp-'));
+    onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, 'seccomp.json'), JSON.stringify(profile));
+    const name = containerName();
+    podman(['run', '--detach', '--name', name, '--env', 'PAUSE_VERBOSE=1', '--security-opt', `seccomp=${join(dir, 'seccomp.json')}`, ...INIT, IMAGE,
+      'sh', '-c', 'trap "echo got-USR2; exit 7" USR2; echo ready; while :; do sleep 0.1; done']);
+    await logsShow(name, /ready/);
+    podman(['kill', '--signal', 'USR2', name]);
+    expect(podman(['wait', name]).trim()).toBe('7');
+    const logs = await run('podman', ['logs', name]);
+    expect(logs.stderr).toMatch(/pause: signals are forwarded by native code signals=\d+ nodeThreadsClosed=0\n/);
+    expect(logs.stdout).toContain('got-USR2');
   });
 });
 
